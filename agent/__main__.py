@@ -1,0 +1,3 @@
+from agent.worker import main
+
+main()

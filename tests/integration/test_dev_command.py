@@ -1,0 +1,78 @@
+"""`python -m devstack` (the README's run command) starts everything and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from devstack.tools import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _wait_for_line(proc: subprocess.Popen[str], pattern: str, timeout: float) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line.rstrip())
+        if re.search(pattern, line):
+            return seen
+    raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(seen))
+
+
+def test_dev_command_runs_everything_and_ctrl_c_leaves_nothing_behind() -> None:
+    data = Path(tempfile.mkdtemp(prefix="iv-devcmd-"))
+    data.chmod(0o755)
+    env = {**os.environ, "DEVSTACK_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devstack"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = _wait_for_line(proc, r"Press Ctrl-C", timeout=150)
+        health_url = next(
+            m.group(1) for line in output if (m := re.search(r"Health\s+(\S+)", line))
+        )
+        children = psutil.Process(proc.pid).children(recursive=True)
+        names = " ".join(" ".join(c.cmdline()) for c in children)
+
+        with urllib.request.urlopen(health_url, timeout=5) as resp:
+            health = resp.read()
+        agent_log = (data / "run" / "agent.log").read_text()
+
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+    assert b'"ok"' in health
+    assert "registered worker" in agent_log
+    for program in ("postgres", "postgrest", "nginx", "--config", "token_server", "agent"):
+        assert program in names, f"{program} was not started"
+    survivors = [c.pid for c in children if psutil.pid_exists(c.pid) and c.status() != "zombie"]
+    assert survivors == [], f"processes left behind: {survivors}"
+    assert proc.returncode == 0
