@@ -1,0 +1,109 @@
+"""The dispatch-metadata contract between the token server and the agent worker.
+
+The token server encodes an `InterviewMetadata` into the agent dispatch; the worker decodes it
+from `ctx.job.metadata`. The JSON carries `schema_version` so a worker can refuse a payload it
+does not understand with a clear message instead of guessing. Bounds here are the product's
+bounds: the token server's request body reuses them.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+SCHEMA_VERSION: Literal[1] = 1
+# LiveKit caps room/dispatch metadata; ours stays far below it.
+MAX_METADATA_BYTES = 4096
+
+
+class Level(StrEnum):
+    junior = "junior"
+    mid = "mid"
+    senior = "senior"
+    lead = "lead"
+
+
+class InterviewType(StrEnum):
+    technical = "technical"
+    behavioral = "behavioral"
+    mixed = "mixed"
+
+
+class Mode(StrEnum):
+    practice = "practice"  # the candidate hears feedback at the end
+    screening = "screening"  # scores are for interviewers only
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+FocusArea = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Language = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+]
+Identity = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+
+
+class InterviewPlan(BaseModel):
+    """What an interviewer chooses when creating an interview (shared with the create API)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    candidate_name: ShortText
+    role: ShortText
+    level: Level
+    type: InterviewType
+    mode: Mode
+    duration_minutes: int = Field(default=20, ge=5, le=90)
+    question_count: int = Field(default=5, ge=1, le=20)
+    focus_areas: list[FocusArea] = Field(default_factory=list, max_length=8)
+    language: Language = "en"
+
+
+class InterviewMetadata(InterviewPlan):
+    """The dispatch payload: the plan plus what the worker needs to find its room and store."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    interview_id: UUID
+    # The only participant the agent listens to; observers and anyone else are never linked.
+    candidate_identity: Identity
+
+    def encode(self) -> str:
+        raw = self.model_dump_json()
+        if len(raw.encode()) > MAX_METADATA_BYTES:
+            raise MetadataError(f"metadata is {len(raw.encode())} bytes, over {MAX_METADATA_BYTES}")
+        return raw
+
+
+class MetadataError(ValueError):
+    """The dispatch metadata is missing, malformed, of another version or out of bounds."""
+
+
+def decode_metadata(raw: str | None) -> InterviewMetadata:
+    """Parse the job's metadata string; every failure is a `MetadataError` saying what is wrong
+    (field names and reasons, never the values, which may be personal data)."""
+    if not raw:
+        raise MetadataError("the job has no metadata")
+    if len(raw.encode()) > MAX_METADATA_BYTES:
+        raise MetadataError(f"metadata is over {MAX_METADATA_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"metadata is not JSON ({exc.msg} at {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise MetadataError("metadata is not a JSON object")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise MetadataError(
+            f"metadata schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+        )
+    try:
+        return InterviewMetadata.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors(include_input=False)
+        )
+        raise MetadataError(f"metadata is invalid: {problems}") from None

@@ -1,0 +1,237 @@
+"""The store: what the agent and the token server read from and write to Supabase.
+
+This module is the interface both services program against: the row models, the table names
+and the `Store` protocol. The implementation on supabase-py's async client, with its durable
+write path (in-memory queue -> batched upserts with retries -> SQLite outbox while Supabase is
+unreachable), lives in `interview.supabase_store`.
+
+Write methods (`record_*`, `append_*`, `audit`) never wait on the network: they enqueue and
+return. Every write carries its natural key, so a replay is an idempotent upsert. Read methods
+wait, with a short timeout, and raise `StoreUnavailable` when Supabase cannot answer in time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from interview.contract import InterviewPlan, InterviewType, Level
+
+
+class Table(StrEnum):
+    """Every table the product uses; the migrations define them."""
+
+    interviews = "interviews"
+    question_bank = "question_bank"
+    interview_questions = "interview_questions"
+    answers = "answers"
+    feedback = "feedback"
+    transcript_messages = "transcript_messages"
+    audit_events = "audit_events"
+
+
+class InterviewStatus(StrEnum):
+    waiting = "waiting"  # created, nobody has joined
+    live = "live"  # the interviewer has greeted the candidate
+    completed = "completed"
+    abandoned = "abandoned"  # the candidate left and did not come back
+    failed = "failed"  # the interview could not run (bad metadata, model unreachable)
+    cancelled = "cancelled"  # an interviewer called it off before it ended
+
+    @property
+    def ended(self) -> bool:
+        return self in {
+            InterviewStatus.completed,
+            InterviewStatus.abandoned,
+            InterviewStatus.failed,
+            InterviewStatus.cancelled,
+        }
+
+
+class QuestionOutcome(StrEnum):
+    pending = "pending"
+    answered = "answered"
+    skipped = "skipped"
+    timed_out = "timed_out"
+
+
+class Speaker(StrEnum):
+    candidate = "candidate"
+    interviewer = "interviewer"
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Interview(_Row):
+    id: UUID
+    plan: InterviewPlan
+    status: InterviewStatus
+    room_name: str
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    summary: str | None = None
+    org_id: UUID | None = None
+    owner_id: UUID | None = None
+
+
+class NewInterview(_Row):
+    """What the token server writes when an interviewer creates an interview."""
+
+    id: UUID
+    plan: InterviewPlan
+    room_name: str
+    # SHA-256 of the candidate invite secret; the secret itself is never stored.
+    invite_hash: str
+    org_id: UUID | None = None
+    owner_id: UUID | None = None
+
+
+class BankQuestion(_Row):
+    id: UUID
+    role: str
+    level: Level
+    type: InterviewType  # technical or behavioral (a mixed interview draws from both)
+    topic: str
+    difficulty: int = Field(ge=1, le=5)
+    text: str
+    strong_answer: str  # what a strong answer covers; for the model, never for the candidate
+
+
+class Scores(_Row):
+    clarity: int = Field(ge=1, le=5)
+    relevance: int = Field(ge=1, le=5)
+    depth: int = Field(ge=1, le=5)
+    accuracy: int = Field(ge=1, le=5)
+
+    @property
+    def overall(self) -> float:
+        return round((self.clarity + self.relevance + self.depth + self.accuracy) / 4, 2)
+
+
+class AskedQuestion(_Row):
+    interview_id: UUID
+    ordinal: int = Field(ge=1)
+    bank_question_id: UUID | None
+    text: str
+    topic: str
+    difficulty: int = Field(ge=1, le=5)
+    asked_at: datetime
+    outcome: QuestionOutcome = QuestionOutcome.pending
+    ended_at: datetime | None = None
+
+
+class Answer(_Row):
+    interview_id: UUID
+    ordinal: int = Field(ge=1)  # the question it answers
+    transcript: str
+    scores: Scores
+    tags: list[str] = Field(default_factory=list, max_length=10)
+
+
+class Feedback(_Row):
+    interview_id: UUID
+    ordinal: int | None  # None: the final feedback for the whole interview
+    bullets: list[str] = Field(min_length=1, max_length=10)
+
+
+class TranscriptMessage(_Row):
+    interview_id: UUID
+    item_id: str  # the conversation item id: the message's idempotency key
+    speaker: Speaker
+    text: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    interrupted: bool = False
+
+
+class Usage(_Row):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class InterviewDetail(_Row):
+    """Everything an interviewer sees about one interview."""
+
+    interview: Interview
+    questions: list[AskedQuestion]
+    answers: list[Answer]
+    feedback: list[Feedback]
+
+
+class StoreUnavailable(RuntimeError):
+    """A read could not be answered in time; the caller decides what to tell its user."""
+
+
+class Store(Protocol):
+    # ---- reads: wait (bounded), may raise StoreUnavailable -------------------------------
+    async def get_interview(self, interview_id: UUID) -> Interview | None: ...
+
+    async def get_interview_by_invite(self, invite_hash: str) -> Interview | None: ...
+
+    async def list_interviews(
+        self, *, status: InterviewStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Interview]: ...
+
+    async def interview_detail(self, interview_id: UUID) -> InterviewDetail | None: ...
+
+    async def next_question(
+        self,
+        *,
+        role: str,
+        level: Level,
+        type: InterviewType,
+        exclude: set[UUID],
+        topic: str | None = None,
+        difficulty: int | None = None,
+    ) -> BankQuestion | None: ...
+
+    # ---- synchronous writes the caller needs confirmed before it goes on -----------------
+    async def create_interview(self, new: NewInterview) -> Interview: ...
+
+    # ---- queued writes: return at once, delivered durably and idempotently ---------------
+    def record_status(
+        self,
+        interview_id: UUID,
+        status: InterviewStatus,
+        *,
+        at: datetime,
+        summary: str | None = None,
+    ) -> None: ...
+
+    def record_question(self, question: AskedQuestion) -> None: ...
+
+    def record_answer(self, answer: Answer) -> None: ...
+
+    def record_feedback(self, feedback: Feedback) -> None: ...
+
+    def append_transcript(self, message: TranscriptMessage) -> None: ...
+
+    def record_usage(self, interview_id: UUID, usage: Usage) -> None: ...
+
+    def audit(
+        self,
+        kind: str,
+        *,
+        interview_id: UUID | None,
+        detail: dict[str, object],
+        key: str | None = None,
+    ) -> None: ...
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None: ...
+
+    async def flush(self, timeout: float) -> int:
+        """Deliver what is queued; return how many writes are still undelivered."""
+        ...
+
+    async def aclose(self, timeout: float = 5.0) -> None: ...
