@@ -19,6 +19,15 @@ import pytest
 from devstack import LiveKitServer, Redis, SupabaseStack
 from devstack.proc import free_port
 
+# Fixtures of each part of the product live in a module of their own.
+pytest_plugins = [
+    "tests.fixtures.realtime",
+    "tests.fixtures.store",
+    "tests.fixtures.token_server",
+    "tests.fixtures.agent",
+    "tests.fixtures.web",
+]
+
 TIERS = ("unit", "integration", "e2e")
 
 

@@ -1,0 +1,1 @@
+"""A local server that speaks the OpenAI Realtime protocol (tests and offline rehearsal)."""
