@@ -1,9 +1,16 @@
-"""`python -m token_server`: serve the app with uvicorn on the configured host and port."""
+"""`python -m token_server`: serve the app with uvicorn on the configured host and port.
+
+The app builds the real store and the LiveKit API client from the settings at start-up and
+closes them at shutdown.
+"""
+
+import logging
 
 import uvicorn
 
 from token_server.app import create_app
 from token_server.settings import Settings
 
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 settings = Settings()
 uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

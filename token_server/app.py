@@ -1,20 +1,123 @@
-"""The token server's FastAPI application factory."""
+"""The token server's FastAPI application factory.
+
+`create_app(settings, store=..., livekit=...)` takes its dependencies as arguments: tests and
+benchmarks pass their own; when one is omitted, the app builds it from the settings at start-up
+and closes it at shutdown (FastAPI lifespan). What the caller passes, the caller closes.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
 
+import aiohttp
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from livekit import api
+
+from interview.store import Store
+from token_server.auth import ApiKeyAuthenticator, Authenticator
+from token_server.deps import Services
+from token_server.errors import install_error_handlers
+from token_server.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from token_server.ratelimit import RateLimiter
+from token_server.routes import health, interviews, join, web, webhooks
 from token_server.settings import Settings
 
+log = logging.getLogger("token_server.app")
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+StoreFactory = Callable[[Settings], Store]
+
+DESCRIPTION = """
+Creates interviews (row, LiveKit room, agent dispatch, candidate invite), mints candidate and
+hidden observer tokens, and receives LiveKit webhooks. Interviewer endpoints need
+`Authorization: Bearer <interviewer API key>`. Errors are `{"error": {"code", "message",
+"details"}}`.
+"""
+
+
+def build_livekit(settings: Settings) -> api.LiveKitAPI:
+    """The server API client; must be built inside a running event loop (aiohttp)."""
+    return api.LiveKitAPI(
+        settings.livekit_url,
+        settings.livekit_api_key,
+        settings.livekit_api_secret.get_secret_value(),
+        timeout=aiohttp.ClientTimeout(total=settings.livekit_timeout_seconds),
+    )
+
+
+def default_store_factory(settings: Settings) -> Store:
+    from token_server.store import build_store
+
+    return build_store(settings)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    livekit: api.LiveKitAPI | None = None,
+    authenticator: Authenticator | None = None,
+    store_factory: StoreFactory = default_store_factory,
+) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="Interview room token server", version="0.1.0")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_store = store is None
+        own_livekit = livekit is None
+        the_store = store if store is not None else store_factory(settings)
+        if own_store:
+            await the_store.start()
+        the_livekit = livekit if livekit is not None else build_livekit(settings)
+        app.state.services = Services(
+            settings=settings,
+            store=the_store,
+            livekit=the_livekit,
+            authenticator=authenticator or ApiKeyAuthenticator(settings.api_keys()),
+            create_limiter=RateLimiter(
+                rate_per_minute=settings.create_rate_per_minute, burst=settings.create_burst
+            ),
+            join_limiter=RateLimiter(
+                rate_per_minute=settings.join_rate_per_minute, burst=settings.join_burst
+            ),
+        )
+        if not settings.api_keys():
+            log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
+        try:
+            yield
+        finally:
+            app.state.services = None
+            if own_livekit:
+                await the_livekit.aclose()
+            if own_store:
+                await the_store.aclose()
+
+    app = FastAPI(
+        title="Interview room token server",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    app.state.services = None
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(interviews.router)
+    app.include_router(join.router)
+    app.include_router(webhooks.router)
+    # Last: the web client takes every path the API does not.
+    app.include_router(web.router)
 
-    @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok"}
-
+    app.add_middleware(NoStoreMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     return app

@@ -1,10 +1,76 @@
-"""The token server's settings (environment variables, see `.env.example`)."""
+"""The token server's settings (environment variables, see `.env.example`).
+
+Lists (`INTERVIEWER_API_KEYS`, `CORS_ORIGINS`) are comma-separated in the environment, as a
+shell or a secrets manager sets them, rather than JSON.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
 from interview.settings import ServiceSettings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MIN_API_KEY_LENGTH = 32
 
 
 class Settings(ServiceSettings):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # Bearer keys interviewers authenticate with, comma-separated. Compared in constant time.
+    interviewer_api_keys: SecretStr = SecretStr("")
+    # Origins allowed to call the API from a browser (the web client is same-origin by default).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Base of the candidate invite link; empty: the URL the create request came in on.
+    public_base_url: str = ""
+
+    # Room settings: seconds an empty room stays open, and at most candidate + agent + observers.
+    room_empty_timeout: int = Field(default=600, ge=10, le=86_400)
+    room_max_participants: int = Field(default=10, ge=2, le=100)
+    # Token lifetimes. A token only needs to live until the connection is made.
+    candidate_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    observer_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    # Webhooks older than this (by their created_at) are refused as replays.
+    webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    # Bound on every LiveKit server API call.
+    livekit_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Bound on the store reads behind /ready.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    # Token-bucket rate limits per client (API key or IP): sustained per minute, and burst.
+    create_rate_per_minute: float = Field(default=30, gt=0)
+    create_burst: int = Field(default=10, ge=1)
+    join_rate_per_minute: float = Field(default=60, gt=0)
+    join_burst: int = Field(default=20, ge=1)
+    # Largest request body accepted (webhooks included).
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+
+    # The built web client (Vite output); a placeholder page is served when it is absent.
+    web_dist_dir: Path = REPO_ROOT / "web_client" / "dist"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _api_keys_strong_in_production(self) -> Settings:
+        if self.environment == "production":
+            short = [k for k in self.api_keys() if len(k) < MIN_API_KEY_LENGTH]
+            if short or not self.api_keys():
+                raise ValueError(
+                    f"INTERVIEWER_API_KEYS needs keys of {MIN_API_KEY_LENGTH}+ characters "
+                    "in production"
+                )
+        return self
+
+    def api_keys(self) -> list[str]:
+        raw = self.interviewer_api_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]

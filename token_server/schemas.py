@@ -1,0 +1,112 @@
+"""Request and response bodies of the API. The create body is the shared `InterviewPlan`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from interview.contract import Mode
+from interview.store import Interview
+
+# token_urlsafe(32) is 43 characters; allow some room without accepting arbitrary blobs.
+InviteSecret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,128}$")]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorDetail(_Out):
+    code: str = Field(description="Stable machine-readable code, e.g. validation_error")
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(_Out):
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries with the error body for the given statuses."""
+    defaults = {
+        400: "The request is malformed",
+        401: "No or an invalid interviewer API key",
+        404: "Not found",
+        410: "The interview has ended",
+        413: "The body or the plan is too large",
+        422: "The request is invalid; details name the fields",
+        429: "Rate limited; see Retry-After",
+        502: "LiveKit refused or did not answer",
+        503: "The database did not answer in time",
+    }
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        text = described.get(f"s{status}", defaults.get(status, ""))
+        out[status] = {"model": ErrorResponse, "description": text}
+    return out
+
+
+class Invite(_Out):
+    url: str = Field(description="The candidate's link; the secret rides in the #fragment")
+    secret: str = Field(description="Shown once; only its SHA-256 is stored")
+
+
+class CreatedInterview(_Out):
+    interview: Interview
+    invite: Invite
+    room: str
+    candidate_identity: str
+    dispatch_id: str
+
+
+class InterviewPage(_Out):
+    items: list[Interview]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page")
+
+
+class JoinRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: InviteSecret
+
+
+class CandidateSession(_Out):
+    """What the candidate page needs to join and to frame the interview."""
+
+    interview_id: UUID
+    candidate_name: str
+    role: str
+    mode: Mode
+    duration_minutes: int
+    question_count: int
+    language: str
+
+
+class JoinGrant(_Out):
+    token: str
+    livekit_url: str
+    room: str
+    identity: str
+    expires_in: int = Field(description="Seconds until the token can no longer be used to join")
+
+
+class CandidateJoin(JoinGrant):
+    interview: CandidateSession
+
+
+class ObserverJoin(JoinGrant):
+    interview_id: UUID
+
+
+class Health(_Out):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class WebhookAck(_Out):
+    status: str
+    event: str
