@@ -1,0 +1,176 @@
+"""PCM16 24 kHz helpers: speech synthesis for replies and an energy detector for turns.
+
+Replies are spoken with `espeak-ng` when it is installed, so a person listening to a rehearsal
+hears words; otherwise a short two-tone signal stands in (clearly audible, never silence, so
+anything downstream that measures audio still sees energy). Synthesis results are cached per
+text: the server speaks the same sentences again and again in tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger("realtime_local.audio")
+
+SAMPLE_RATE = 24_000
+BYTES_PER_SAMPLE = 2
+_ESPEAK_TIMEOUT_S = 10.0
+
+
+def ms_to_bytes(ms: float) -> int:
+    return int(SAMPLE_RATE * ms / 1000) * BYTES_PER_SAMPLE
+
+
+def bytes_to_ms(n: int) -> float:
+    return n / BYTES_PER_SAMPLE / SAMPLE_RATE * 1000
+
+
+def resample(samples: npt.NDArray[np.int16], src_rate: int, dst_rate: int) -> bytes:
+    """Linear-interpolation resampling; good enough for speech a person only needs to follow."""
+    if src_rate == dst_rate or samples.size == 0:
+        return samples.astype("<i2").tobytes()
+    n_out = round(samples.size * dst_rate / src_rate)
+    src_t = np.arange(samples.size, dtype=np.float64) / src_rate
+    dst_t = np.arange(n_out, dtype=np.float64) / dst_rate
+    out = np.interp(dst_t, src_t, samples.astype(np.float64))
+    return np.clip(np.round(out), -32768, 32767).astype("<i2").tobytes()
+
+
+def _parse_wav(data: bytes) -> tuple[int, npt.NDArray[np.int16]]:
+    """PCM16 mono samples of a WAV stream whose size fields may be bogus (espeak --stdout)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a WAV stream")
+    pos = 12
+    rate = 0
+    while pos + 8 <= len(data):
+        chunk_id = data[pos : pos + 4]
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = pos + 8
+        if chunk_id == b"fmt ":
+            channels = int.from_bytes(data[body + 2 : body + 4], "little")
+            rate = int.from_bytes(data[body + 4 : body + 8], "little")
+            bits = int.from_bytes(data[body + 14 : body + 16], "little")
+            if channels != 1 or bits != 16:
+                raise ValueError("expected 16-bit mono audio")
+        elif chunk_id == b"data":
+            pcm = data[body:]
+            pcm = pcm[: len(pcm) - len(pcm) % 2]
+            return rate, np.frombuffer(pcm, dtype="<i2")
+        pos = body + size + (size & 1)
+    raise ValueError("no data chunk")
+
+
+def synthetic_speech(text: str) -> bytes:
+    """An audible stand-in for speech: alternating tones, about as long as saying the text."""
+    words = max(1, len(text.split()))
+    seconds = min(12.0, 0.3 + 0.28 * words)
+    t = np.arange(int(SAMPLE_RATE * seconds), dtype=np.float64) / SAMPLE_RATE
+    freq = np.where((t * 4).astype(int) % 2 == 0, 330.0, 440.0)
+    envelope = np.minimum(1.0, np.minimum(t, seconds - t) * 20)
+    wave = 0.3 * 32767 * np.sin(2 * np.pi * freq * t) * envelope
+    pcm: bytes = wave.astype("<i2").tobytes()
+    return pcm
+
+
+@functools.lru_cache(maxsize=256)
+def speak(text: str, voice: str = "en-us", use_espeak: bool = True) -> bytes:
+    """PCM16 24 kHz mono audio of `text`."""
+    exe = shutil.which("espeak-ng") if use_espeak else None
+    if exe is None:
+        return synthetic_speech(text)
+    try:
+        proc = subprocess.run(
+            [exe, "--stdout", "-v", voice, "-s", "175", text],
+            capture_output=True,
+            timeout=_ESPEAK_TIMEOUT_S,
+            check=True,
+        )
+        rate, samples = _parse_wav(proc.stdout)
+        pcm = resample(samples, rate, SAMPLE_RATE)
+    except (subprocess.SubprocessError, OSError, ValueError) as exc:
+        log.warning("espeak-ng failed, using a synthetic signal: %s", type(exc).__name__)
+        return synthetic_speech(text)
+    return pcm or synthetic_speech(text)
+
+
+def rms(pcm: bytes) -> float:
+    """Root mean square level of PCM16 audio, 0.0 (silence) to 1.0 (full scale)."""
+    if len(pcm) < 2:
+        return 0.0
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float32)
+    return float(np.sqrt(np.mean(samples * samples)) / 32768.0)
+
+
+@dataclass
+class VadEvent:
+    kind: str  # "started" or "stopped"
+    at_ms: int  # position in the input audio stream of the connection
+
+
+class EnergyVad:
+    """Energy-based turn detection over 20 ms frames.
+
+    Speech starts after `min_speech_ms` above `rms_threshold`; it stops after
+    `silence_ms` below it. The start is reported `prefix_ms` early, as the real server does.
+    """
+
+    FRAME_MS = 20
+
+    def __init__(
+        self, *, rms_threshold: float, silence_ms: int, prefix_ms: int, min_speech_ms: int = 60
+    ) -> None:
+        self.rms_threshold = rms_threshold
+        self.silence_ms = silence_ms
+        self.prefix_ms = prefix_ms
+        self.min_speech_ms = min_speech_ms
+        self._frame_bytes = ms_to_bytes(self.FRAME_MS)
+        self._pending = b""
+        self._pos_ms = 0
+        self._speaking = False
+        self._loud_ms = 0
+        self._quiet_ms = 0
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    def reset(self) -> None:
+        self._pending = b""
+        self._speaking = False
+        self._loud_ms = 0
+        self._quiet_ms = 0
+
+    def skip(self, ms: float) -> None:
+        """Audio that was appended while detection was off still advances the clock."""
+        self._pos_ms += int(ms)
+
+    def feed(self, pcm: bytes) -> list[VadEvent]:
+        events: list[VadEvent] = []
+        data = self._pending + pcm
+        n_frames = len(data) // self._frame_bytes
+        for i in range(n_frames):
+            frame = data[i * self._frame_bytes : (i + 1) * self._frame_bytes]
+            loud = rms(frame) >= self.rms_threshold
+            self._pos_ms += self.FRAME_MS
+            if not self._speaking:
+                self._loud_ms = self._loud_ms + self.FRAME_MS if loud else 0
+                if self._loud_ms >= self.min_speech_ms:
+                    self._speaking = True
+                    self._quiet_ms = 0
+                    start = self._pos_ms - self._loud_ms - self.prefix_ms
+                    events.append(VadEvent("started", max(0, start)))
+            else:
+                self._quiet_ms = 0 if loud else self._quiet_ms + self.FRAME_MS
+                if self._quiet_ms >= self.silence_ms:
+                    self._speaking = False
+                    self._loud_ms = 0
+                    events.append(VadEvent("stopped", self._pos_ms - self._quiet_ms))
+        self._pending = data[n_frames * self._frame_bytes :]
+        return events
