@@ -68,6 +68,16 @@ class _Row(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+class Usage(_Row):
+    """Model usage of one interview: running totals, so the latest report replaces the last."""
+
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    input_audio_tokens: int = Field(default=0, ge=0)
+    output_audio_tokens: int = Field(default=0, ge=0)
+    cost_usd: float = Field(default=0.0, ge=0)
+
+
 class Interview(_Row):
     id: UUID
     plan: InterviewPlan
@@ -79,6 +89,7 @@ class Interview(_Row):
     summary: str | None = None
     org_id: UUID | None = None
     owner_id: UUID | None = None
+    usage: Usage = Field(default_factory=Usage)
 
 
 class NewInterview(_Row):
@@ -151,14 +162,6 @@ class TranscriptMessage(_Row):
     interrupted: bool = False
 
 
-class Usage(_Row):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    input_audio_tokens: int = 0
-    output_audio_tokens: int = 0
-    cost_usd: float = 0.0
-
-
 class InterviewDetail(_Row):
     """Everything an interviewer sees about one interview."""
 
@@ -170,6 +173,18 @@ class InterviewDetail(_Row):
 
 class StoreUnavailable(RuntimeError):
     """A read could not be answered in time; the caller decides what to tell its user."""
+
+
+class StoreRejected(ValueError):
+    """Supabase refused a confirmed write (a constraint: a duplicate room name or invite hash).
+
+    `code` is the Postgres or PostgREST error code (`23505`, ...). Queued writes never raise it:
+    they are parked in the outbox as dead letters instead.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Store(Protocol):

@@ -207,11 +207,10 @@ create index transcript_messages_interview_started_idx
 create table public.audit_events (
   id bigint generated always as identity primary key,
   -- Assigned by the writer when the event happens; a retried or replayed write carries the same
-  -- id and is ignored. With a dedupe key (a webhook id), the id is derived from the key, so a
-  -- replayed webhook is recorded once.
+  -- id and is ignored. With a dedupe key (a webhook id), the id is derived from kind and key, so
+  -- a replayed webhook is recorded once.
   event_id uuid not null constraint audit_events_event_id_unique unique,
   dedupe_key text
-    constraint audit_events_dedupe_key_unique unique
     constraint audit_events_dedupe_key_length check (char_length(dedupe_key) between 1 and 200),
   -- No foreign key: the log records events about rooms and interviews it may not know
   -- (a webhook for an unknown room is worth keeping).
@@ -220,7 +219,9 @@ create table public.audit_events (
     constraint audit_events_kind_format check (kind ~ '^[a-z][a-z0-9_.]{0,63}$'),
   detail jsonb not null default '{}'::jsonb
     constraint audit_events_detail_object check (jsonb_typeof(detail) = 'object'),
-  occurred_at timestamptz not null default now()
+  occurred_at timestamptz not null default now(),
+  -- One event per kind and key (a replayed webhook); rows without a key are all distinct.
+  constraint audit_events_kind_dedupe_key_unique unique (kind, dedupe_key)
 );
 
 create index audit_events_interview_occurred_idx on public.audit_events (interview_id, occurred_at)
