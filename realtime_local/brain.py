@@ -116,7 +116,8 @@ def question_from_output(output: str, fallback_id: str) -> tuple[str, str] | Non
             return None
         qid = next((str(data[k]) for k in _ID_KEYS if data.get(k) not in (None, "")), fallback_id)
         return qid, text
-    if isinstance(data, str) and data:
+    # a bare string is a question only if it asks one: tool errors come back as bare strings
+    if isinstance(data, str) and "?" in data:
         return fallback_id, data
     return None
 
@@ -147,6 +148,18 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
     return t if isinstance(t, str) else None
 
 
+def _nullable(schema: Mapping[str, Any]) -> bool:
+    t = schema.get("type")
+    if t == "null" or (isinstance(t, list) and "null" in t):
+        return True
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(options, list) and any(
+        isinstance(o, Mapping) and o.get("type") == "null" for o in options
+    ):
+        return True
+    return "default" in schema and schema["default"] is None
+
+
 def _number(schema: Mapping[str, Any], want: float, integer: bool) -> int | float:
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
     high = schema.get("maximum", schema.get("exclusiveMaximum"))
@@ -161,10 +174,19 @@ def _number(schema: Mapping[str, Any], want: float, integer: bool) -> int | floa
 def fill_value(
     name: str, schema: Mapping[str, Any], hints: Mapping[str, Any], root: Mapping[str, Any]
 ) -> Any:
-    """A deterministic value for one argument, preferring what the interview knows (hints)."""
+    """A deterministic value for one argument, preferring what the interview knows (hints).
+
+    An optional argument (nullable) the interview knows nothing about is left null, so the
+    tool applies its own default (e.g. `topic: None` means "follow the plan").
+    """
+    lname = name.lower()
+    known = lname in hints or (
+        lname.endswith("_id") and any(k.endswith("_id") and k in lname for k in hints)
+    )
+    if not known and _nullable(schema):
+        return None
     schema = _resolve(schema, root)
     kind = _schema_type(schema)
-    lname = name.lower()
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
         hinted = hints.get(lname)
@@ -186,6 +208,8 @@ def fill_value(
         if kind == "string" and isinstance(value, list):
             return "; ".join(str(v) for v in value)
         return value
+    if lname == "topic" and kind == "string":
+        return "general"
     if kind in ("integer", "number"):
         return _number(schema, _RUBRIC_DEFAULT, integer=kind == "integer")
     if kind == "boolean":
@@ -275,8 +299,6 @@ class RehearsalBrain:
             "question_id": qid,
             "transcript": state.last_user_text or "(no answer)",
             "answer": state.last_user_text or "(no answer)",
-            "topic": "general",
-            "difficulty": "medium",
             "tags": ["rehearsal"],
             "bullets": ["Rehearsal feedback: structure the answer as situation, action, result."],
             "feedback": "Rehearsal feedback: structure the answer as situation, action, result.",
