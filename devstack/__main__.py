@@ -102,6 +102,23 @@ def run() -> int:
         "LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE": "0",
     }
     python = sys.executable
+    # Without an OpenAI key the agent talks to the local rehearsal server (realtime_local)
+    # instead; only the worker's environment points at it.
+    rehearsal: ManagedProcess | None = None
+    worker_env = dict(env)
+    rehearsal_url = ""
+    if not os.environ.get("OPENAI_API_KEY"):
+        rehearsal_port = free_port()
+        rehearsal_url = f"http://127.0.0.1:{rehearsal_port}"
+        rehearsal = ManagedProcess(
+            "rehearsal-model",
+            [python, "-m", "realtime_local", "--port", str(rehearsal_port), "--rehearsal"],
+            run_dir / "rehearsal_model.log",
+            env=env,
+            cwd=tools.REPO_ROOT,
+        )
+        worker_env["OPENAI_BASE_URL"] = f"{rehearsal_url}/v1"
+        worker_env["OPENAI_API_KEY"] = "offline-rehearsal"
     token_server = ManagedProcess(
         "token-server",
         [python, "-m", "token_server"],
@@ -113,7 +130,7 @@ def run() -> int:
         "agent-worker",
         [python, "-m", "agent", "start"],
         run_dir / "agent.log",
-        env=env,
+        env=worker_env,
         cwd=tools.REPO_ROOT,
     )
     started: list[tuple[str, _Stoppable]] = []
@@ -133,6 +150,11 @@ def run() -> int:
         token_server.wait_ready(
             lambda: http_ok(f"http://127.0.0.1:{token_port}/health"), 30, "/health answered"
         )
+        if rehearsal is not None:
+            log.info("starting the offline rehearsal model (no OPENAI_API_KEY) ...")
+            rehearsal.start()
+            started.append(("rehearsal model", rehearsal))
+            rehearsal.wait_ready(lambda: http_ok(f"{rehearsal_url}/health"), 30, "/health answered")
         log.info("starting the agent worker ...")
         worker.start()
         started.append(("agent worker", worker))
@@ -168,7 +190,11 @@ def _print_summary(
     values: dict[str, str],
     run_dir: Path,
 ) -> None:
-    model = "OpenAI Realtime" if os.environ.get("OPENAI_API_KEY") else "offline (no OPENAI_API_KEY)"
+    model = (
+        "OpenAI Realtime"
+        if os.environ.get("OPENAI_API_KEY")
+        else "offline rehearsal interviewer (no OPENAI_API_KEY; local realtime_local server)"
+    )
     lines = [
         "",
         "Interview room is running.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -42,6 +44,7 @@ def test_dev_command_runs_everything_and_ctrl_c_leaves_nothing_behind() -> None:
     data.chmod(0o755)
     env = {**os.environ, "DEVSTACK_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
     env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "devstack"],
         cwd=REPO_ROOT,
@@ -57,6 +60,19 @@ def test_dev_command_runs_everything_and_ctrl_c_leaves_nothing_behind() -> None:
         )
         children = psutil.Process(proc.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
+        cmdlines: dict[int, list[str]] = {}
+        environs: dict[str, dict[str, str]] = {}
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):  # short-lived helpers come and go
+                cmdlines[child.pid] = child.cmdline()
+                if any(m in cmdlines[child.pid] for m in ("agent", "token_server")):
+                    environs[" ".join(cmdlines[child.pid])] = child.environ()
+        rehearsal_pid, rehearsal_cmd = next(
+            (pid, cmd) for pid, cmd in cmdlines.items() if "realtime_local" in cmd
+        )
+        rehearsal_port = rehearsal_cmd[rehearsal_cmd.index("--port") + 1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{rehearsal_port}/health", timeout=5) as r:
+            rehearsal_health = json.loads(r.read())
 
         with urllib.request.urlopen(health_url, timeout=5) as resp:
             health = resp.read()
@@ -70,8 +86,19 @@ def test_dev_command_runs_everything_and_ctrl_c_leaves_nothing_behind() -> None:
         shutil.rmtree(data, ignore_errors=True)
 
     assert b'"ok"' in health
+    # no OPENAI_API_KEY: the worker talks to the local rehearsal server, and only the worker
+    assert "--rehearsal" in rehearsal_cmd
+    assert rehearsal_health["mode"] == "rehearsal"
+    assert any(re.search(r"Model\s+offline rehearsal", line) for line in output)
+    worker_env = next(e for cmd, e in environs.items() if "-m agent" in cmd)
+    token_env = next(e for cmd, e in environs.items() if "token_server" in cmd)
+    assert worker_env["OPENAI_BASE_URL"] == f"http://127.0.0.1:{rehearsal_port}/v1"
+    assert worker_env["OPENAI_API_KEY"]
+    assert "OPENAI_BASE_URL" not in token_env and "OPENAI_API_KEY" not in token_env
+    assert rehearsal_pid in [c.pid for c in children]
     assert "registered worker" in agent_log
-    for program in ("postgres", "postgrest", "nginx", "--config", "token_server", "agent"):
+    programs = ("postgres", "postgrest", "nginx", "--config", "token_server", "agent")
+    for program in (*programs, "realtime_local"):
         assert program in names, f"{program} was not started"
     survivors = [c.pid for c in children if psutil.pid_exists(c.pid) and c.status() != "zombie"]
     assert survivors == [], f"processes left behind: {survivors}"
