@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from interview.store import StoreUnavailable
+from interview.store import StoreRejected, StoreUnavailable
 
 log = logging.getLogger("token_server.errors")
 
@@ -94,6 +94,15 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _store_rejected(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StoreRejected)
+    log.warning("store rejected a write", extra={"code": exc.code})
+    return JSONResponse(
+        error_body("conflict", "the database refused the write", {"code": exc.code}),
+        status_code=409,
+    )
+
+
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc, extra={"error": type(exc).__name__})
     return JSONResponse(error_body("internal", "internal server error"), status_code=500)
@@ -104,4 +113,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(StoreRejected, _store_rejected)
     app.add_exception_handler(Exception, _unhandled)

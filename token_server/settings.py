@@ -50,6 +50,9 @@ class Settings(ServiceSettings):
     # Largest request body accepted (webhooks included).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
 
+    # Where the store keeps its outbox (queued writes survive a restart); default .local/outbox.
+    outbox_dir: Path | None = None
+
     # The built web client (Vite output); a placeholder page is served when it is absent.
     web_dist_dir: Path = REPO_ROOT / "web_client" / "dist"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from interview.store import Store
+from interview.supabase_store import create_store
 from token_server.settings import Settings
 
 
 def build_store(settings: Settings) -> Store:
-    from interview import supabase_store  # type: ignore[attr-defined]
-
-    store: Store = supabase_store.create_store(settings)
-    return store
+    """The Supabase store; its outbox file lives in `settings.outbox_dir` (default
+    `.local/outbox`), one file per service."""
+    return create_store(settings)
