@@ -137,13 +137,13 @@ class EventLog:
 
 
 class Stats:
-    """Server-side handling time of each client event (seconds), a bounded sample."""
+    """Server-side handling time of each client event: (event type, seconds), bounded."""
 
     def __init__(self, maxlen: int = 100_000) -> None:
-        self.samples: deque[float] = deque(maxlen=maxlen)
+        self.samples: deque[tuple[str, float]] = deque(maxlen=maxlen)
 
-    def add(self, seconds: float) -> None:
-        self.samples.append(seconds)
+    def add(self, kind: str, seconds: float) -> None:
+        self.samples.append((kind, seconds))
 
 
 class RealtimeServer:

@@ -264,23 +264,24 @@ class RealtimeSession:
                         )
                     continue
                 started = time.perf_counter()
-                await self.handle_text(msg.data)
-                self.server.stats.add(time.perf_counter() - started)
+                kind = await self.handle_text(msg.data)
+                self.server.stats.add(kind, time.perf_counter() - started)
         finally:
             self._closed = True
             await self._stop_response()
             for task in list(self._drop_tasks):
                 task.cancel()
 
-    async def handle_text(self, text: str) -> None:
+    async def handle_text(self, text: str) -> str:
+        """Handle one client event; returns its type (for the stats)."""
         try:
             raw = json.loads(text)
         except ValueError:
             await self.send_error("the event is not valid JSON", "invalid_json")
-            return
+            return "invalid"
         if not isinstance(raw, dict):
             await self.send_error("an event must be a JSON object", "invalid_event")
-            return
+            return "invalid"
         event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
         self.server.log.record(self.conn_id, "client", text)
         kind = raw.get("type")
@@ -293,7 +294,7 @@ class RealtimeSession:
                 event_id=event_id,
                 param="type",
             )
-            return
+            return "invalid"
         try:
             model.model_validate(raw)
         except ValidationError as exc:
@@ -304,11 +305,12 @@ class RealtimeSession:
                 event_id=event_id,
                 param=loc,
             )
-            return
+            return kind
         try:
             await self._handlers[kind](raw)
         except ClientError as exc:
             await self.send_error(exc.message, exc.code, event_id=event_id, param=exc.param)
+        return kind
 
     # -- session --------------------------------------------------------------------------
 
