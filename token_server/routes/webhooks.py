@@ -52,6 +52,25 @@ def verify(receiver: api.WebhookReceiver, body: bytes, authorization: str) -> ap
 @router.post(
     "/livekit",
     response_model=WebhookAck,
+    # The body is read raw (its hash is signed); this documents it for clients and fuzzers.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/webhook+json": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        },
+        "parameters": [
+            {
+                "name": "Authorization",
+                "in": "header",
+                "required": True,
+                "description": "The JWT LiveKit signs the webhook with (sha256 claim = body hash)",
+                "schema": {"type": "string"},
+            }
+        ],
+    },
     responses=error_responses(
         400,
         401,
