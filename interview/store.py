@@ -221,9 +221,14 @@ class Store(Protocol):
         *,
         at: datetime,
         summary: str | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Statuses move forward only: `live` from `waiting`, an end from `waiting` or `live`;
+        the first end wins, and a late or replayed write never reopens an interview."""
+        ...
 
-    def record_question(self, question: AskedQuestion) -> None: ...
+    def record_question(self, question: AskedQuestion) -> None:
+        """Keyed by (interview, ordinal): write it when asked, again with its outcome."""
+        ...
 
     def record_answer(self, answer: Answer) -> None: ...
 
@@ -231,7 +236,9 @@ class Store(Protocol):
 
     def append_transcript(self, message: TranscriptMessage) -> None: ...
 
-    def record_usage(self, interview_id: UUID, usage: Usage) -> None: ...
+    def record_usage(self, interview_id: UUID, usage: Usage) -> None:
+        """`usage` is the interview's running total; the latest replaces the last."""
+        ...
 
     def audit(
         self,
@@ -240,7 +247,10 @@ class Store(Protocol):
         interview_id: UUID | None,
         detail: dict[str, object],
         key: str | None = None,
-    ) -> None: ...
+    ) -> None:
+        """With a `key` (a webhook id), the event is recorded once per (kind, key) however
+        often it is replayed; without one, every call is an event of its own."""
+        ...
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None: ...
