@@ -673,6 +673,9 @@ class RealtimeSession:
             for step in steps:
                 if isinstance(step, Wait):
                     await asyncio.sleep(step.seconds)
+                elif isinstance(step, Drop) and step.after_s <= 0:
+                    await self._drop(step)
+                    return
                 elif isinstance(step, Drop):
                     self._schedule_drop(step)
                 elif isinstance(step, SendError):
@@ -702,17 +705,20 @@ class RealtimeSession:
         done = self._response_obj(resp)
         await self.send({"type": "response.done", "response": done})
 
-    def _schedule_drop(self, step: Drop) -> None:
-        async def _drop() -> None:
-            await asyncio.sleep(step.after_s)
-            log.info("dropping connection %s on purpose", self.conn_id)
-            self._closed = True
-            if step.abrupt and isinstance(self.transport, asyncio.Transport):
-                self.transport.abort()
-                return
-            await self.ws.close(code=1011, message=b"dropped by the scenario")
+    async def _drop(self, step: Drop) -> None:
+        log.info("dropping connection %s on purpose", self.conn_id)
+        self._closed = True
+        if step.abrupt and isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()
+            return
+        await self.ws.close(code=1011, message=b"dropped by the scenario")
 
-        task = asyncio.create_task(_drop())
+    def _schedule_drop(self, step: Drop) -> None:
+        async def _later() -> None:
+            await asyncio.sleep(step.after_s)
+            await self._drop(step)
+
+        task = asyncio.create_task(_later())
         self._drop_tasks.add(task)
         task.add_done_callback(self._drop_tasks.discard)
 
