@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
 
 from interview.settings import ServiceSettings
 
 
 class AgentSettings(ServiceSettings):
+    # ---- worker process pool ------------------------------------------------------------
     # Health/status HTTP port of the worker (0 picks a free one).
     agent_health_port: int = 8081
     # Worker stops taking jobs above this CPU load (0-1).
-    agent_load_threshold: float = 0.7
+    agent_load_threshold: float = Field(default=0.7, gt=0, le=1)
     # Seconds a draining worker waits for running interviews before it exits.
     agent_drain_timeout: int = 1800
     # Job processes kept warm (VAD loaded) for new interviews.
-    agent_idle_processes: int = 2
+    agent_idle_processes: int = Field(default=2, ge=0)
+
+    # ---- model ----------------------------------------------------------------------------
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
+    openai_model: str = "gpt-realtime"
+    openai_voice: str = "marin"
+    openai_transcription_model: str = "gpt-4o-mini-transcribe"
+    # "server": the model's server-side VAD ends turns; "vad": local Silero ends turns and the
+    # session commits audio itself. Silero drives barge-in in both.
+    turn_detection: Literal["server", "vad"] = "server"
+    server_vad_threshold: float = Field(default=0.5, ge=0, le=1)
+    server_vad_silence_ms: int = Field(default=700, ge=100, le=5000)
+    # USD per million tokens, for the cost estimate stored with each interview.
+    price_text_in: float = 4.0
+    price_text_out: float = 16.0
+    price_audio_in: float = 32.0
+    price_audio_out: float = 64.0
+
+    # ---- interview timing (seconds) --------------------------------------------------------
+    candidate_join_timeout_s: float = Field(default=600, gt=0)
+    wrap_up_lead_s: float = Field(default=60, ge=0)
+    silence_checkin_s: float = Field(default=20, gt=0)
+    silence_max_checkins: int = Field(default=2, ge=0)
+    reconnect_grace_s: float = Field(default=60, ge=0)
+    goodbye_timeout_s: float = Field(default=15, gt=0)
+    # Overrides the planned duration (tests use seconds-long interviews).
+    duration_override_s: float | None = None
+
+    # ---- store -----------------------------------------------------------------------------
+    outbox_dir: Path = Path(".local/outbox")
+    store_flush_timeout_s: float = 5.0

@@ -1,18 +1,16 @@
 """The worker's composition root: the `AgentServer`, its per-process setup and the job entry.
 
-Run with `python -m agent start` (production) or `python -m agent dev`.
+Run with `python -m agent start` (production) or `python -m agent dev`. The agent name makes
+dispatch explicit: the token server dispatches each interview to this worker by name.
 """
 
 from __future__ import annotations
 
-import logging
-
-from livekit.agents import AgentServer, JobContext, JobProcess, cli
+from livekit.agents import AgentServer, JobProcess, cli
 from livekit.plugins import silero
 
+from agent.job import entrypoint
 from agent.settings import AgentSettings
-
-log = logging.getLogger("agent.worker")
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -31,12 +29,7 @@ def build_server(settings: AgentSettings) -> AgentServer:
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret.get_secret_value(),
     )
-
-    @server.rtc_session(agent_name=settings.agent_name)
-    async def interview(ctx: JobContext) -> None:
-        log.info("job received", extra={"room": ctx.room.name, "job_id": ctx.job.id})
-        await ctx.connect()
-
+    server.rtc_session(entrypoint, agent_name=settings.agent_name)
     return server
 
 

@@ -1,0 +1,325 @@
+"""One interview from the candidate's arrival to the room's deletion.
+
+The conductor owns what the framework leaves to the application: waiting for the candidate,
+the greeting, the time limit (a spoken wrap-up shortly before a hard cap), check-ins when the
+candidate stays silent, a grace window when the candidate drops, saving both sides of the
+transcript, model usage, and an orderly end (status, session closed, room deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from livekit import api, rtc
+from livekit.agents import AgentSession, JobContext, llm, room_io
+from livekit.agents.metrics import RealtimeModelMetrics
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    ConversationItemAddedEvent,
+    MetricsCollectedEvent,
+    UserStateChangedEvent,
+)
+
+from agent import instructions
+from agent.interviewer import Interviewer, InterviewState
+from agent.settings import AgentSettings
+from interview.store import (
+    InterviewStatus,
+    QuestionOutcome,
+    Speaker,
+    TranscriptMessage,
+    Usage,
+)
+
+log = logging.getLogger("agent.conductor")
+
+
+def _ts(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+class UsageMeter:
+    """Adds up the realtime model's token counts and prices them."""
+
+    def __init__(self, settings: AgentSettings) -> None:
+        self.settings = settings
+        self.text_in = self.text_out = self.audio_in = self.audio_out = 0
+
+    def add(self, m: RealtimeModelMetrics) -> None:
+        self.audio_in += m.input_token_details.audio_tokens
+        self.text_in += m.input_tokens - m.input_token_details.audio_tokens
+        self.audio_out += m.output_token_details.audio_tokens
+        self.text_out += m.output_tokens - m.output_token_details.audio_tokens
+
+    def usage(self) -> Usage:
+        s = self.settings
+        cost = (
+            self.text_in * s.price_text_in
+            + self.text_out * s.price_text_out
+            + self.audio_in * s.price_audio_in
+            + self.audio_out * s.price_audio_out
+        ) / 1_000_000
+        return Usage(
+            input_tokens=self.text_in + self.audio_in,
+            output_tokens=self.text_out + self.audio_out,
+            input_audio_tokens=self.audio_in,
+            output_audio_tokens=self.audio_out,
+            cost_usd=round(cost, 6),
+        )
+
+
+class Conductor:
+    def __init__(
+        self,
+        ctx: JobContext,
+        session: AgentSession[InterviewState],
+        state: InterviewState,
+        settings: AgentSettings,
+    ) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.state = state
+        self.settings = settings
+        self.meta = state.meta
+        self.usage = UsageMeter(settings)
+        self._done = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._grace: asyncio.Task[None] | None = None
+        self._silences = 0
+        self._started_at: datetime | None = None
+        self._deadline: datetime | None = None
+        state.on_progress = lambda _s: self._spawn(self._publish_attributes())
+        state.on_end = lambda _s: self._spawn(self._finish_after_goodbye())
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _extra(self, **more: object) -> dict[str, object]:
+        return {"interview_id": str(self.meta.interview_id), "room": self.ctx.room.name, **more}
+
+    def _audit(self, kind: str, **detail: object) -> None:
+        self.state.store.audit(kind, interview_id=self.meta.interview_id, detail=dict(detail))
+
+    @property
+    def duration_s(self) -> float:
+        override = self.settings.duration_override_s
+        return override if override is not None else self.meta.duration_minutes * 60.0
+
+    # ---- the interview ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        session = self.session
+        session.on("conversation_item_added", self._on_item)
+        session.on("user_state_changed", self._on_user_state)
+        session.on("metrics_collected", self._on_metrics)
+        session.on("close", self._on_close)
+        session.on("agent_state_changed", self._on_agent_state)
+        self.ctx.room.on("participant_connected", self._on_participant_connected)
+        self.ctx.room.on("participant_disconnected", self._on_participant_disconnected)
+
+        agent = Interviewer(self.state, instructions.build_instructions(self.meta))
+        await session.start(
+            agent=agent,
+            room=self.ctx.room,
+            room_options=room_io.RoomOptions(
+                # Only the candidate is ever linked: hidden observers, a second visible
+                # participant or another agent never get the interviewer's attention.
+                participant_identity=self.meta.candidate_identity,
+                participant_kinds=[rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD],
+                # A dropped candidate gets a grace window instead of ending the interview.
+                close_on_disconnect=False,
+            ),
+            record=False,
+        )
+        try:
+            await asyncio.wait_for(
+                self.ctx.wait_for_participant(identity=self.meta.candidate_identity),
+                timeout=self.settings.candidate_join_timeout_s,
+            )
+        except TimeoutError:
+            log.info("candidate never joined", extra=self._extra())
+            self.state.end(InterviewStatus.abandoned, "The candidate did not join.")
+            await self._done.wait()
+            return
+
+        self._begin()
+        await self._done.wait()
+
+    def _begin(self) -> None:
+        now = self.state.now()
+        self._started_at = now
+        self._deadline = now + timedelta(seconds=self.duration_s)
+        self.state.store.record_status(self.meta.interview_id, InterviewStatus.live, at=now)
+        self._audit("interview_live")
+        log.info("interview live", extra=self._extra(duration_s=self.duration_s))
+        self._spawn(self._publish_attributes())
+        self.session.generate_reply(instructions=instructions.greeting_instructions(self.meta))
+        self._spawn(self._keep_time())
+
+    async def _keep_time(self) -> None:
+        lead = min(self.settings.wrap_up_lead_s, self.duration_s / 4)
+        await asyncio.sleep(max(self.duration_s - lead, 0))
+        if self.state.ended:
+            return
+        log.info("wrap-up time", extra=self._extra())
+        self._audit("wrap_up_started")
+        self.session.generate_reply(instructions=instructions.wrap_up_instructions(self.meta))
+        await asyncio.sleep(lead)
+        if self.state.ended:
+            return
+        log.info("time limit reached", extra=self._extra())
+        self._audit("time_limit_reached")
+        self.session.interrupt()
+        self.state.end(
+            InterviewStatus.completed,
+            "Ended at the time limit.",
+            open_outcome=QuestionOutcome.timed_out,
+        )
+
+    async def _publish_attributes(self) -> None:
+        """Progress and time for the candidate's page: nothing private (no scores)."""
+        attrs = {
+            "interview.question": str(len(self.state.asked)),
+            "interview.question_count": str(self.meta.question_count),
+            "interview.status": (
+                self.state.end_status.value if self.state.end_status else InterviewStatus.live
+            ),
+        }
+        if self._deadline:
+            attrs["interview.ends_at"] = self._deadline.isoformat()
+        with contextlib.suppress(Exception):
+            await self.ctx.room.local_participant.set_attributes(attrs)
+
+    # ---- session events -----------------------------------------------------------------
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if not isinstance(item, llm.ChatMessage) or item.role not in ("user", "assistant"):
+            return
+        text = (item.text_content or "").strip()
+        if not text:
+            return
+        speaker = Speaker.candidate if item.role == "user" else Speaker.interviewer
+        started = _ts(item.metrics.get("started_speaking_at")) or _ts(item.created_at)
+        assert started is not None
+        self.state.store.append_transcript(
+            TranscriptMessage(
+                interview_id=self.meta.interview_id,
+                item_id=item.id,
+                speaker=speaker,
+                text=text,
+                started_at=started,
+                ended_at=_ts(item.metrics.get("stopped_speaking_at")),
+                interrupted=item.interrupted,
+            )
+        )
+        if speaker is Speaker.candidate:
+            self.state.note_candidate_words(text, started)
+
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.new_state == "speaking":
+            self._silences = 0
+            return
+        if ev.new_state != "away" or self.state.ended or self._started_at is None:
+            return
+        self._silences += 1
+        self._audit("candidate_silent", count=self._silences)
+        if self._silences <= self.settings.silence_max_checkins:
+            log.info("silence check-in", extra=self._extra(count=self._silences))
+            self.session.generate_reply(instructions=instructions.silence_checkin_instructions())
+        else:
+            log.info("ending after repeated silence", extra=self._extra())
+            self.session.generate_reply(instructions=instructions.silence_goodbye_instructions())
+            self.state.end(InterviewStatus.abandoned, "Ended after repeated silence.")
+
+    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
+        # Nothing to do per state; the end sequence polls the current state.
+        return
+
+    def _on_metrics(self, ev: MetricsCollectedEvent) -> None:
+        if isinstance(ev.metrics, RealtimeModelMetrics):
+            self.usage.add(ev.metrics)
+
+    def _on_close(self, ev: CloseEvent) -> None:
+        if not self.state.ended:
+            failed = ev.error is not None
+            log.warning(
+                "session closed before the interview ended",
+                extra=self._extra(reason=str(ev.reason), error=type(ev.error).__name__),
+            )
+            self.state.end(
+                InterviewStatus.failed if failed else InterviewStatus.abandoned,
+                "The session closed unexpectedly." if failed else None,
+            )
+        self._done.set()
+
+    # ---- room events --------------------------------------------------------------------
+
+    def _on_participant_connected(self, p: rtc.RemoteParticipant) -> None:
+        if p.identity != self.meta.candidate_identity:
+            return
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+            self._audit("candidate_rejoined")
+            log.info("candidate rejoined", extra=self._extra())
+
+    def _on_participant_disconnected(self, p: rtc.RemoteParticipant) -> None:
+        if p.identity != self.meta.candidate_identity or self.state.ended:
+            return
+        self._audit("candidate_left")
+        log.info(
+            "candidate left; grace window",
+            extra=self._extra(grace_s=self.settings.reconnect_grace_s),
+        )
+        if self._grace is None:
+            self._grace = asyncio.ensure_future(self._grace_window())
+
+    async def _grace_window(self) -> None:
+        await asyncio.sleep(self.settings.reconnect_grace_s)
+        self._grace = None
+        if not self.state.ended:
+            self.state.end(InterviewStatus.abandoned, "The candidate left and did not return.")
+
+    # ---- the end ------------------------------------------------------------------------
+
+    async def _finish_after_goodbye(self) -> None:
+        """Let the closing words play out, then close the session and delete the room."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.goodbye_timeout_s
+        quiet_since: float | None = None
+        candidate_here = any(
+            p.identity == self.meta.candidate_identity
+            for p in self.ctx.room.remote_participants.values()
+        )
+        while candidate_here and loop.time() < deadline:
+            if self.session.agent_state in ("listening", "idle"):
+                quiet_since = quiet_since or loop.time()
+                if loop.time() - quiet_since >= 1.5:
+                    break
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.1)
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+        self.state.store.record_usage(self.meta.interview_id, self.usage.usage())
+        self._audit("interview_ended", status=str(self.state.end_status))
+        log.info("interview ended", extra=self._extra(status=str(self.state.end_status)))
+        with contextlib.suppress(Exception):
+            await self.session.aclose()
+        with contextlib.suppress(Exception):
+            await self.ctx.api.room.delete_room(api.DeleteRoomRequest(room=self.ctx.room.name))
+        self._done.set()

@@ -1,0 +1,335 @@
+"""The interviewer agent and the tools the model calls to run the interview.
+
+The tools never wait on the network: questions come from a pool read before the greeting, and
+every write goes through the store's queue. Arguments are validated here and a bad call is
+answered with a `ToolError` that tells the model what to do instead. Scores and feedback are
+only ever written to the store; nothing a tool returns is meant to be spoken except question
+text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from livekit.agents import Agent, RunContext, ToolError, function_tool
+
+from agent.questions import choose, fallback_questions
+from interview.contract import InterviewMetadata
+from interview.store import (
+    Answer,
+    AskedQuestion,
+    BankQuestion,
+    Feedback,
+    InterviewStatus,
+    QuestionOutcome,
+    Scores,
+    Store,
+)
+
+log = logging.getLogger("agent.interviewer")
+
+MAX_TRANSCRIPT_CHARS = 4000
+MAX_BULLET_CHARS = 300
+MAX_TAGS = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class InterviewState:
+    """Everything one interview's tools and session handlers share (the session userdata)."""
+
+    meta: InterviewMetadata
+    store: Store
+    pool: list[BankQuestion]
+    now: Callable[[], datetime] = utcnow
+    asked: dict[int, AskedQuestion] = field(default_factory=dict)
+    bank_ids: set[UUID] = field(default_factory=set)
+    finished: dict[int, QuestionOutcome] = field(default_factory=dict)
+    candidate_lines: list[tuple[datetime, str]] = field(default_factory=list)
+    ended: bool = False
+    end_status: InterviewStatus | None = None
+    summary: str | None = None
+    on_progress: Callable[[InterviewState], None] | None = None
+    on_end: Callable[[InterviewState], None] | None = None
+
+    @property
+    def current(self) -> int | None:
+        """The question asked last, if it is still open."""
+        open_ = [n for n in self.asked if n not in self.finished]
+        return max(open_) if open_ else None
+
+    @property
+    def interview_id(self) -> UUID:
+        return self.meta.interview_id
+
+    def note_candidate_words(self, text: str, at: datetime) -> None:
+        self.candidate_lines.append((at, text))
+
+    def candidate_words_since(self, since: datetime) -> str:
+        return " ".join(text for at, text in self.candidate_lines if at >= since).strip()
+
+    def finish_question(self, ordinal: int, outcome: QuestionOutcome) -> None:
+        asked = self.asked[ordinal]
+        self.finished[ordinal] = outcome
+        closed = asked.model_copy(update={"outcome": outcome, "ended_at": self.now()})
+        self.asked[ordinal] = closed
+        self.store.record_question(closed)
+
+    def end(
+        self,
+        status: InterviewStatus,
+        summary: str | None,
+        *,
+        open_outcome: QuestionOutcome = QuestionOutcome.skipped,
+    ) -> None:
+        """Mark the interview over: open questions close, the status is written once."""
+        if self.ended:
+            return
+        self.ended = True
+        self.end_status = status
+        self.summary = summary
+        for ordinal in list(self.asked):
+            if ordinal not in self.finished:
+                self.finish_question(ordinal, open_outcome)
+        self.store.record_status(self.interview_id, status, at=self.now(), summary=summary)
+        if self.on_end:
+            self.on_end(self)
+
+
+def _check_question(state: InterviewState, question_id: int) -> AskedQuestion:
+    if question_id not in state.asked:
+        known = ", ".join(str(n) for n in sorted(state.asked)) or "none yet"
+        raise ToolError(
+            f"There is no question {question_id}. Question ids asked so far: {known}. "
+            "Use the question_id returned by fetch_next_question."
+        )
+    return state.asked[question_id]
+
+
+def _check_score(name: str, value: int) -> int:
+    if not isinstance(value, int) or not 1 <= value <= 5:
+        raise ToolError(f"{name} must be a whole number from 1 to 5, got {value!r}.")
+    return value
+
+
+class Interviewer(Agent):
+    def __init__(self, state: InterviewState, instructions: str) -> None:
+        super().__init__(instructions=instructions)
+        self.state = state
+        if not state.pool:
+            state.pool = fallback_questions(state.meta.role, state.meta.level)
+
+    @function_tool
+    async def fetch_next_question(
+        self,
+        context: RunContext[InterviewState],
+        topic: str | None = None,
+        difficulty: int | None = None,
+    ) -> dict[str, Any]:
+        """Get the next interview question. Call this before each new question, then ask the
+        returned text in your own words and wait for the candidate's answer.
+
+        Args:
+            topic: Optional topic wanted next, for example one of the focus areas. Leave empty
+                to follow the plan.
+            difficulty: Optional difficulty from 1 (easiest) to 5 (hardest). Leave empty to
+                match the candidate's level.
+        """
+        state = context.userdata
+        if state.ended:
+            raise ToolError("The interview has ended. Do not ask more questions.")
+        if state.current is not None:
+            raise ToolError(
+                f"Question {state.current} is still open. Call store_answer or skip_question "
+                "for it before fetching the next one."
+            )
+        count = state.meta.question_count
+        if len(state.asked) >= count:
+            raise ToolError(
+                f"All {count} planned questions have been asked. Wrap up now and call "
+                "end_interview."
+            )
+        ordinal = len(state.asked) + 1
+        question = choose(
+            state.pool,
+            asked=state.bank_ids,
+            level=state.meta.level,
+            plan_type=state.meta.type,
+            turn=ordinal,
+            topic=topic,
+            difficulty=difficulty,
+        ) or choose(
+            fallback_questions(state.meta.role, state.meta.level),
+            asked=state.bank_ids,
+            level=state.meta.level,
+            plan_type=state.meta.type,
+            turn=ordinal,
+        )
+        if question is None:
+            raise ToolError("No questions are left. Wrap up now and call end_interview.")
+        asked = AskedQuestion(
+            interview_id=state.interview_id,
+            ordinal=ordinal,
+            bank_question_id=question.id if question in state.pool else None,
+            text=question.text,
+            topic=question.topic,
+            difficulty=question.difficulty,
+            asked_at=state.now(),
+        )
+        state.asked[ordinal] = asked
+        state.bank_ids.add(question.id)
+        state.store.record_question(asked)
+        if state.on_progress:
+            state.on_progress(state)
+        log.info(
+            "question asked",
+            extra={"interview_id": str(state.interview_id), "ordinal": ordinal, "of": count},
+        )
+        return {
+            "question_id": ordinal,
+            "text": question.text,
+            "topic": question.topic,
+            "difficulty": question.difficulty,
+            "progress": f"question {ordinal} of {count}",
+            "strong_answer_covers": question.strong_answer,
+        }
+
+    @function_tool
+    async def store_answer(
+        self,
+        context: RunContext[InterviewState],
+        question_id: int,
+        transcript: str,
+        clarity: int,
+        relevance: int,
+        depth: int,
+        accuracy: int,
+        tags: list[str] | None = None,
+    ) -> str:
+        """Record the candidate's answer with rubric scores, once they have finished answering
+        (after any follow-up). Scores are private: never say them aloud.
+
+        Args:
+            question_id: The question_id from fetch_next_question.
+            transcript: The candidate's answer in their own words, faithfully and completely.
+            clarity: 1 to 5: clear, structured, concise.
+            relevance: 1 to 5: answers the question asked.
+            depth: 1 to 5: reasoning, trade-offs, concrete examples.
+            accuracy: 1 to 5: correct facts and sound judgement.
+            tags: Up to 5 short labels, for example "concrete-example" or "missed-edge-cases".
+        """
+        state = context.userdata
+        asked = _check_question(state, question_id)
+        if state.finished.get(question_id) is QuestionOutcome.skipped:
+            raise ToolError(f"Question {question_id} was skipped; it cannot be scored.")
+        scores = Scores(
+            clarity=_check_score("clarity", clarity),
+            relevance=_check_score("relevance", relevance),
+            depth=_check_score("depth", depth),
+            accuracy=_check_score("accuracy", accuracy),
+        )
+        heard = state.candidate_words_since(asked.asked_at)
+        text = (heard or transcript.strip())[:MAX_TRANSCRIPT_CHARS]
+        if not text:
+            raise ToolError(
+                "The transcript is empty. If the candidate did not answer, call skip_question."
+            )
+        clean_tags = [t.strip()[:40] for t in (tags or []) if t and t.strip()][:MAX_TAGS]
+        state.store.record_answer(
+            Answer(
+                interview_id=state.interview_id,
+                ordinal=question_id,
+                transcript=text,
+                scores=scores,
+                tags=clean_tags,
+            )
+        )
+        if question_id not in state.finished:
+            state.finish_question(question_id, QuestionOutcome.answered)
+        if state.on_progress:
+            state.on_progress(state)
+        remaining = state.meta.question_count - len(state.asked)
+        nxt = (
+            "Fetch the next question."
+            if remaining > 0
+            else "That was the last planned question: wrap up and call end_interview."
+        )
+        return f"Answer to question {question_id} stored. {nxt}"
+
+    @function_tool
+    async def skip_question(
+        self,
+        context: RunContext[InterviewState],
+        question_id: int,
+        reason: Literal["declined", "could_not_answer", "out_of_time"] = "declined",
+    ) -> str:
+        """Close a question the candidate declined or could not answer, without scores.
+
+        Args:
+            question_id: The question_id from fetch_next_question.
+            reason: Why the question is closed without an answer.
+        """
+        state = context.userdata
+        _check_question(state, question_id)
+        if question_id in state.finished:
+            raise ToolError(f"Question {question_id} is already closed.")
+        outcome = QuestionOutcome.timed_out if reason == "out_of_time" else QuestionOutcome.skipped
+        state.finish_question(question_id, outcome)
+        if state.on_progress:
+            state.on_progress(state)
+        return f"Question {question_id} closed. Move on."
+
+    @function_tool
+    async def store_feedback(
+        self,
+        context: RunContext[InterviewState],
+        bullets: list[str],
+        question_id: int | None = None,
+    ) -> str:
+        """Save feedback: per question (with question_id) or for the whole interview (without).
+
+        Args:
+            bullets: One to five short, specific, actionable points.
+            question_id: The question the feedback is about; leave empty for final feedback.
+        """
+        state = context.userdata
+        if question_id is not None and question_id != 0:
+            _check_question(state, question_id)
+        clean = [b.strip()[:MAX_BULLET_CHARS] for b in bullets if b and b.strip()]
+        if not clean:
+            raise ToolError("Give at least one non-empty feedback bullet.")
+        if len(clean) > 5:
+            raise ToolError("Give at most five bullets; keep the most useful ones.")
+        state.store.record_feedback(
+            Feedback(
+                interview_id=state.interview_id,
+                ordinal=question_id or None,
+                bullets=clean,
+            )
+        )
+        return "Feedback saved."
+
+    @function_tool
+    async def end_interview(self, context: RunContext[InterviewState], summary: str) -> str:
+        """End the interview after your closing words: saves a private summary for the hiring
+        team. Call it once, at the very end.
+
+        Args:
+            summary: Two to five sentences for the hiring team: strengths, concerns, overall.
+        """
+        state = context.userdata
+        if state.ended:
+            return "The interview has already ended."
+        clean = summary.strip()[:2000]
+        if not clean:
+            raise ToolError("Write a short summary for the hiring team.")
+        state.end(InterviewStatus.completed, clean)
+        return "Interview ended. If you have not said goodbye yet, say a short goodbye now."

@@ -1,0 +1,134 @@
+"""One interview job: validate the dispatch, open the store, read the question pool, run.
+
+A job that cannot run (bad metadata) says why in one log line, marks the interview failed when
+it can tell which interview it was, and ends without raising, so the worker does not retry it
+in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from uuid import UUID
+
+from livekit.agents import JobContext
+
+from agent.conductor import Conductor
+from agent.interviewer import InterviewState, utcnow
+from agent.model import build_session
+from agent.settings import AgentSettings
+from interview.contract import InterviewMetadata, MetadataError, decode_metadata
+from interview.store import BankQuestion, InterviewStatus, Store, StoreUnavailable
+
+log = logging.getLogger("agent.job")
+
+ROOM_PREFIX = "iv-"
+_ROOM_RE = re.compile(r"^iv-([0-9a-fA-F-]{36})$")
+
+StoreFactory = Callable[[AgentSettings, Path], Store]
+
+
+def interview_id_from_room(room_name: str) -> UUID | None:
+    match = _ROOM_RE.match(room_name)
+    if not match:
+        return None
+    try:
+        return UUID(match.group(1))
+    except ValueError:
+        return None
+
+
+def default_store_factory(settings: AgentSettings, outbox: Path) -> Store:
+    from interview.supabase_store import open_store
+
+    return open_store(
+        settings.supabase_url,
+        settings.supabase_service_role_key.get_secret_value(),
+        outbox_path=outbox,
+    )
+
+
+async def load_pool(
+    store: Store, meta: InterviewMetadata, *, timeout: float = 5.0
+) -> list[BankQuestion]:
+    """Read a few more bank questions than planned, focus areas first; an unreachable bank
+    yields an empty pool (the interviewer then uses its general questions)."""
+    want = meta.question_count + 3
+    pool: list[BankQuestion] = []
+    seen: set[UUID] = set()
+
+    async def take(topic: str | None) -> bool:
+        q = await store.next_question(
+            role=meta.role, level=meta.level, type=meta.type, exclude=seen, topic=topic
+        )
+        if q is None or q.id in seen:
+            return False
+        pool.append(q)
+        seen.add(q.id)
+        return True
+
+    async def fill() -> None:
+        for area in meta.focus_areas:
+            await take(area)
+        while len(pool) < want and await take(None):
+            pass
+
+    try:
+        await asyncio.wait_for(fill(), timeout=timeout)
+    except (StoreUnavailable, TimeoutError):
+        log.warning(
+            "question bank unavailable; using general questions",
+            extra={"interview_id": str(meta.interview_id), "got": len(pool)},
+        )
+    return pool
+
+
+async def run_interview(
+    ctx: JobContext,
+    settings: AgentSettings,
+    *,
+    store_factory: StoreFactory = default_store_factory,
+) -> None:
+    extra = {"room": ctx.room.name, "job_id": ctx.job.id}
+    try:
+        meta = decode_metadata(ctx.job.metadata)
+    except MetadataError as exc:
+        log.error("invalid dispatch metadata; ending the job", extra={**extra, "reason": str(exc)})
+        interview_id = interview_id_from_room(ctx.room.name)
+        if interview_id is not None:
+            store = store_factory(settings, settings.outbox_dir / f"{interview_id}.sqlite")
+            await store.start()
+            store.record_status(
+                interview_id,
+                InterviewStatus.failed,
+                at=utcnow(),
+                summary="Invalid dispatch metadata.",
+            )
+            store.audit("invalid_metadata", interview_id=interview_id, detail={"reason": str(exc)})
+            await store.aclose(settings.store_flush_timeout_s)
+        ctx.shutdown(reason="invalid dispatch metadata")
+        return
+
+    await ctx.connect()
+    settings.outbox_dir.mkdir(parents=True, exist_ok=True)
+    store = store_factory(settings, settings.outbox_dir / f"{meta.interview_id}.sqlite")
+    await store.start()
+
+    async def close_store() -> None:
+        await store.aclose(settings.store_flush_timeout_s)
+
+    ctx.add_shutdown_callback(close_store)
+    pool = await load_pool(store, meta)
+    state = InterviewState(meta=meta, store=store, pool=pool)
+    session = build_session(settings, state, ctx.proc.userdata["vad"])
+    log.info("interview job started", extra={**extra, "interview_id": str(meta.interview_id)})
+    await Conductor(ctx, session, state, settings).run()
+    ctx.shutdown(reason=f"interview {state.end_status}")
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """The worker's job entry (module level, so job processes can import it)."""
+    await run_interview(ctx, AgentSettings())
