@@ -521,3 +521,9 @@ async def test_the_agent_leaving_a_live_interview_is_recorded(
     assert audit["detail"]["identity"] == "agent-under-test"
     left = [a for a in await audit_kinds(supabase_stack, iid) if a["kind"] == "participant_left"]
     assert [a["detail"]["kind"] for a in left] == ["agent"]
+
+
+async def test_ready_checks_the_store_and_livekit(http: httpx.AsyncClient) -> None:
+    resp = await http.get("/ready")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"status": "ready", "checks": {"store": "ok", "livekit": "ok"}}

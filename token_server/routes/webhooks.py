@@ -154,6 +154,6 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
                     "agent_left_live",
                     interview_id=interview_id,
                     detail={"identity": participant.identity},
-                    key=f"{event.id}:agent_left_live",
+                    key=event.id,  # deduplicated per (kind, key)
                 )
                 log.warning("agent left a live interview", extra=extra)
