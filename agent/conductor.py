@@ -17,12 +17,12 @@ from typing import Any
 
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext, llm, room_io
-from livekit.agents.metrics import RealtimeModelMetrics
+from livekit.agents.metrics.usage import LLMModelUsage
 from livekit.agents.voice.events import (
     AgentStateChangedEvent,
     CloseEvent,
     ConversationItemAddedEvent,
-    MetricsCollectedEvent,
+    SessionUsageUpdatedEvent,
     UserStateChangedEvent,
 )
 
@@ -45,17 +45,18 @@ def _ts(seconds: float | None) -> datetime | None:
 
 
 class UsageMeter:
-    """Adds up the realtime model's token counts and prices them."""
+    """The session's running model-usage totals, priced."""
 
     def __init__(self, settings: AgentSettings) -> None:
         self.settings = settings
         self.text_in = self.text_out = self.audio_in = self.audio_out = 0
 
-    def add(self, m: RealtimeModelMetrics) -> None:
-        self.audio_in += m.input_token_details.audio_tokens
-        self.text_in += m.input_tokens - m.input_token_details.audio_tokens
-        self.audio_out += m.output_token_details.audio_tokens
-        self.text_out += m.output_tokens - m.output_token_details.audio_tokens
+    def update(self, ev: SessionUsageUpdatedEvent) -> None:
+        models = [u for u in ev.usage.model_usage if isinstance(u, LLMModelUsage)]
+        self.audio_in = sum(u.input_audio_tokens for u in models)
+        self.text_in = sum(u.input_tokens - u.input_audio_tokens for u in models)
+        self.audio_out = sum(u.output_audio_tokens for u in models)
+        self.text_out = sum(u.output_tokens - u.output_audio_tokens for u in models)
 
     def usage(self) -> Usage:
         s = self.settings
@@ -121,7 +122,7 @@ class Conductor:
         session = self.session
         session.on("conversation_item_added", self._on_item)
         session.on("user_state_changed", self._on_user_state)
-        session.on("metrics_collected", self._on_metrics)
+        session.on("session_usage_updated", self.usage.update)
         session.on("close", self._on_close)
         session.on("agent_state_changed", self._on_agent_state)
         self.ctx.room.on("participant_connected", self._on_participant_connected)
@@ -245,10 +246,6 @@ class Conductor:
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         # Nothing to do per state; the end sequence polls the current state.
         return
-
-    def _on_metrics(self, ev: MetricsCollectedEvent) -> None:
-        if isinstance(ev.metrics, RealtimeModelMetrics):
-            self.usage.add(ev.metrics)
 
     def _on_close(self, ev: CloseEvent) -> None:
         if not self.state.ended:

@@ -1,9 +1,11 @@
 """The realtime model and the session's turn handling, from settings.
 
-Turn taking (see DESIGN.md): by default the model's server-side VAD ends the user's turn and
-the local Silero VAD drives user state and immediate barge-in. With `turn_detection="vad"`,
-Silero also ends the turn: the model gets `turn_detection: null` and the session commits the
-audio itself. Both are explicit so the session never falls back to a cloud turn detector.
+Turn taking: by default the model's server-side VAD ends the user's turn and starts barge-in
+(livekit-agents leaves interruptions to the server's `speech_started` in this mode); the local
+Silero VAD drives the user's state (speaking, listening, away). With `turn_detection="vad"`,
+Silero ends the turn and interrupts locally: the model gets `turn_detection: null` and the
+session commits the audio itself. Both are explicit so the session never falls back to a
+cloud turn detector.
 """
 
 from __future__ import annotations
@@ -65,5 +67,6 @@ def build_session(
         turn_handling=turn_handling(settings),
         userdata=state,
         user_away_timeout=settings.silence_checkin_s,
+        aec_warmup_duration=settings.aec_warmup_s,
         max_tool_steps=5,
     )

@@ -32,6 +32,10 @@ class AgentSettings(ServiceSettings):
     turn_detection: Literal["server", "vad"] = "server"
     server_vad_threshold: float = Field(default=0.5, ge=0, le=1)
     server_vad_silence_ms: int = Field(default=700, ge=100, le=5000)
+    # Seconds after the agent starts speaking during which the candidate's audio is ignored
+    # while echo cancellation settles. Browsers cancel echo before audio is sent, so the default
+    # is off: a deaf window would stop the candidate from interrupting ("sorry, can you repeat").
+    aec_warmup_s: float | None = None
     # USD per million tokens, for the cost estimate stored with each interview.
     price_text_in: float = 4.0
     price_text_out: float = 16.0

@@ -1,0 +1,104 @@
+"""The interviewer worker end to end: real LiveKit server, real Supabase stack, the real
+RealtimeModel against the local Realtime server's rehearsal interviewer, and a Python candidate
+speaking espeak-ng sentences into a microphone track."""
+
+from __future__ import annotations
+
+import pytest
+from livekit import api
+
+from devstack import LiveKitServer, SupabaseStack
+from interview.store import InterviewStatus, QuestionOutcome
+from interview.supabase_store import SupabaseStore
+from tests.fixtures.agent import (
+    Candidate,
+    WorkerStarter,
+    dispatch,
+    eventually,
+    new_plan,
+    token,
+)
+
+pytestmark = pytest.mark.integration
+
+ANSWERS = [
+    "I would start with the logs and reproduce the failure.",
+    "I split the migration into small steps behind a feature flag.",
+]
+
+
+async def _closed(stack: SupabaseStack, interview_id: object) -> bool:
+    """The conductor's last act: session closed, room deleted, `interview_ended` audited."""
+    rows = _rows(
+        stack,
+        f"select 1 from audit_events where interview_id = '{interview_id}' "
+        "and kind = 'interview_ended'",
+    )
+    return bool(rows)
+
+
+def _rows(stack: SupabaseStack, sql: str) -> list[list[str]]:
+    out = stack.postgres.psql(sql)
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+async def test_a_spoken_interview_is_run_scored_and_saved(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(questions=2)
+    worker.realtime.set_scenario({"user_transcripts": ANSWERS})
+    interview = await dispatch(livekit_server, store, worker, new_plan(question_count=2))
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(candidate)
+    await candidate.join()
+
+    for words in ANSWERS:
+        # The interviewer greets / asks, then listens: answer each question in turn.
+        await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
+        await candidate.say(words)
+
+    await eventually(
+        lambda: _closed(supabase_stack, interview.interview_id), "the interview to close", 90
+    )
+    final = await store.get_interview(interview.interview_id)
+    assert final is not None
+    detail = await store.interview_detail(interview.interview_id)
+    assert detail is not None
+
+    assert final.status is InterviewStatus.completed
+    assert final.summary == "Offline rehearsal finished after 2 questions."
+    assert final.started_at is not None and final.ended_at is not None
+    # The interviewer's voice reached the candidate.
+    assert candidate.agent_frames > 100
+    assert candidate.agent_loudest > 500
+    # Exactly the planned questions, each answered, with the candidate's own words and scores.
+    assert [q.ordinal for q in detail.questions] == [1, 2]
+    assert all(q.outcome is QuestionOutcome.answered for q in detail.questions)
+    assert [a.transcript for a in sorted(detail.answers, key=lambda a: a.ordinal)] == ANSWERS
+    assert all(a.scores.overall == 3.0 for a in detail.answers)
+    assert sorted(f.ordinal or 0 for f in detail.feedback) == [1, 2]
+    # The transcript holds both sides, in order, and the candidate's lines are what was said.
+    transcript = _rows(
+        supabase_stack,
+        "select speaker, text from transcript_messages "
+        f"where interview_id = '{interview.interview_id}' order by started_at, id",
+    )
+    said = [text for speaker, text in transcript if speaker == "candidate"]
+    asked = [text for speaker, text in transcript if speaker == "interviewer"]
+    assert said == ANSWERS
+    assert any(q.text in " ".join(asked) for q in detail.questions)
+    assert len(asked) >= 3  # question 1, question 2, the closing words
+    # Usage was recorded, and the room is gone.
+    assert final.usage.input_tokens > 0 and final.usage.output_tokens > 0
+    assert final.usage.cost_usd > 0
+    async with api.LiveKitAPI(
+        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret
+    ) as lk:
+        rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[interview.room]))
+    assert list(rooms.rooms) == []
