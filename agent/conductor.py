@@ -93,6 +93,7 @@ class Conductor:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._grace: asyncio.Task[None] | None = None
         self._silences = 0
+        self._silence_watch: asyncio.Task[None] | None = None
         self._started_at: datetime | None = None
         self._deadline: datetime | None = None
         state.on_progress = lambda _s: self._spawn(self._publish_attributes())
@@ -230,18 +231,42 @@ class Conductor:
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         if ev.new_state == "speaking":
             self._silences = 0
+            if self._silence_watch is not None:
+                self._silence_watch.cancel()
+                self._silence_watch = None
             return
-        if ev.new_state != "away" or self.state.ended or self._started_at is None:
-            return
+        if ev.new_state == "away" and not self.state.ended and self._started_at is not None:
+            self._silent()
+
+    def _silent(self) -> None:
         self._silences += 1
         self._audit("candidate_silent", count=self._silences)
         if self._silences <= self.settings.silence_max_checkins:
             log.info("silence check-in", extra=self._extra(count=self._silences))
             self.session.generate_reply(instructions=instructions.silence_checkin_instructions())
+            self._silence_watch = asyncio.ensure_future(self._watch_silence())
         else:
             log.info("ending after repeated silence", extra=self._extra())
             self.session.generate_reply(instructions=instructions.silence_goodbye_instructions())
             self.state.end(InterviewStatus.abandoned, "Ended after repeated silence.")
+
+    async def _watch_silence(self) -> None:
+        """The framework reports `away` once per silence, so a silence that goes on after a
+        check-in is timed here: once the check-in has been spoken, another full silence period
+        counts again. The candidate speaking cancels this."""
+        await self._agent_done_speaking(start_timeout=10)
+        await asyncio.sleep(self.settings.silence_checkin_s)
+        self._silence_watch = None
+        if not self.state.ended and self.session.user_state != "speaking":
+            self._silent()
+
+    async def _agent_done_speaking(self, *, start_timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + start_timeout
+        while self.session.agent_state in ("listening", "idle") and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        while self.session.agent_state not in ("listening", "idle"):
+            await asyncio.sleep(0.05)
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         # Nothing to do per state; the end sequence polls the current state.
@@ -310,8 +335,9 @@ class Conductor:
         await self._close()
 
     async def _close(self) -> None:
-        if self._grace is not None:
-            self._grace.cancel()
+        for task in (self._grace, self._silence_watch):
+            if task is not None:
+                task.cancel()
         self.state.store.record_usage(self.meta.interview_id, self.usage.usage())
         self._audit("interview_ended", status=str(self.state.end_status))
         log.info("interview ended", extra=self._extra(status=str(self.state.end_status)))

@@ -138,8 +138,12 @@ class Scenario:
 
     responses: list[Turn] = field(default_factory=list)
     user_transcripts: list[str] = field(default_factory=list)
+    # Words per session: a session whose instructions contain the key (a candidate's name,
+    # say) takes its user turns from that list, so concurrent sessions stay apart.
+    user_transcripts_for: dict[str, list[str]] = field(default_factory=dict)
     _next_response: int = 0
     _next_transcript: int = 0
+    _next_for: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def next_turn(self) -> Turn | None:
@@ -150,8 +154,15 @@ class Scenario:
             self._next_response += 1
             return turn
 
-    def next_user_transcript(self) -> str | None:
+    def next_user_transcript(self, instructions: str | None = None) -> str | None:
         with self._lock:
+            for key, words_for in self.user_transcripts_for.items():
+                if instructions and key in instructions:
+                    i = self._next_for.get(key, 0)
+                    if i >= len(words_for):
+                        return None
+                    self._next_for[key] = i + 1
+                    return words_for[i]
             if self._next_transcript >= len(self.user_transcripts):
                 return None
             words = self.user_transcripts[self._next_transcript]
@@ -170,7 +181,7 @@ class Scenario:
     def from_dict(cls, raw: Mapping[str, Any]) -> Scenario:
         if not isinstance(raw, Mapping):
             raise ScenarioError("a scenario must be a JSON object")
-        unknown = set(raw) - {"responses", "user_transcripts"}
+        unknown = set(raw) - {"responses", "user_transcripts", "user_transcripts_for"}
         if unknown:
             raise ScenarioError(f"unknown scenario keys {sorted(unknown)!r}")
         turns_raw = raw.get("responses", [])
@@ -184,10 +195,20 @@ class Scenario:
         words = raw.get("user_transcripts", [])
         if not isinstance(words, Sequence) or isinstance(words, str):
             raise ScenarioError("'user_transcripts' must be a list of strings")
-        return cls(responses=turns, user_transcripts=[str(w) for w in words])
+        per_session = raw.get("user_transcripts_for", {})
+        if not isinstance(per_session, Mapping) or not all(
+            isinstance(v, Sequence) and not isinstance(v, str) for v in per_session.values()
+        ):
+            raise ScenarioError("'user_transcripts_for' must map keys to lists of strings")
+        return cls(
+            responses=turns,
+            user_transcripts=[str(w) for w in words],
+            user_transcripts_for={str(k): [str(w) for w in v] for k, v in per_session.items()},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "responses": [[_step_to_dict(s) for s in t.steps] for t in self.responses],
             "user_transcripts": list(self.user_transcripts),
+            "user_transcripts_for": {k: list(v) for k, v in self.user_transcripts_for.items()},
         }

@@ -221,8 +221,8 @@ class RealtimeServer:
             return list(turn.steps)
         return self.brain.plan(ctx)
 
-    def next_user_transcript(self, duration_ms: float) -> str:
-        words = self.scenario.next_user_transcript()
+    def next_user_transcript(self, duration_ms: float, instructions: str | None = None) -> str:
+        words = self.scenario.next_user_transcript(instructions)
         return words if words is not None else f"[speech {duration_ms / 1000:.1f} s]"
 
     def reset(self) -> None:

@@ -406,7 +406,7 @@ class RealtimeSession:
         duration_ms = audio.bytes_to_ms(len(self.buffer))
         self.buffer.clear()
         self.buffer_start_ms = self.input_ms
-        transcript = self.server.next_user_transcript(duration_ms)
+        transcript = self.server.next_user_transcript(duration_ms, self.config.get("instructions"))
         item = Item(
             data={
                 "id": item_id,

@@ -89,3 +89,26 @@ def test_energy_vad_finds_start_and_end_of_speech() -> None:
     assert [(e.kind, e.at_ms) for e in events] == [("started", 400), ("stopped", 1500)]
     assert not vad.speaking
     assert vad.feed(quiet) == []
+
+
+def test_user_words_per_session_follow_the_instructions_marker() -> None:
+    scenario = Scenario.from_dict(
+        {
+            "user_transcripts": ["shared"],
+            "user_transcripts_for": {"Alice": ["a1", "a2"], "Bob": ["b1"]},
+        }
+    )
+
+    got = [
+        scenario.next_user_transcript("You interview Bob."),
+        scenario.next_user_transcript("You interview Alice."),
+        scenario.next_user_transcript("You interview Bob."),
+        scenario.next_user_transcript("You interview Alice."),
+        scenario.next_user_transcript("You interview Carol."),
+    ]
+
+    assert got == ["b1", "a1", None, "a2", "shared"]
+    assert Scenario.from_dict(scenario.to_dict()).user_transcripts_for == {
+        "Alice": ["a1", "a2"],
+        "Bob": ["b1"],
+    }

@@ -1,0 +1,258 @@
+"""The interviewer's rules on the real stack: the time cap, silence, bad dispatches, who it
+listens to, and several interviews on one worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from devstack import LiveKitServer, SupabaseStack
+from interview.store import InterviewStatus, QuestionOutcome
+from interview.supabase_store import SupabaseStore
+from tests.fixtures.agent import (
+    Candidate,
+    WorkerStarter,
+    dispatch,
+    eventually,
+    new_plan,
+    token,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _rows(stack: SupabaseStack, sql: str) -> list[list[str]]:
+    return [line.split("|") for line in stack.postgres.psql(sql).splitlines() if line]
+
+
+def _audit_kinds(stack: SupabaseStack, interview_id: uuid.UUID) -> list[str]:
+    return [
+        r[0]
+        for r in _rows(
+            stack,
+            f"select kind from audit_events where interview_id = '{interview_id}' "
+            "order by occurred_at, id",
+        )
+    ]
+
+
+async def _closed(stack: SupabaseStack, interview_id: uuid.UUID) -> bool:
+    return "interview_ended" in _audit_kinds(stack, interview_id)
+
+
+def _linked(log: str) -> list[str]:
+    """Identities the worker's RoomIO linked to, from its JSON log."""
+    linked = []
+    for line in log.splitlines():
+        if "RoomIO linked to participant" in line:
+            record = json.loads(line)
+            linked.append(next(v for k, v in record.items() if k.endswith("participant_identity")))
+    return linked
+
+
+async def test_the_time_cap_wraps_up_then_ends_and_times_out_the_open_question(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(
+        questions=5, DURATION_OVERRIDE_S="14", WRAP_UP_LEAD_S="4", SILENCE_CHECKIN_S="120"
+    )
+    interview = await dispatch(livekit_server, store, worker, new_plan(question_count=5))
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(candidate)
+    await candidate.join()
+
+    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    final = await store.get_interview(interview.interview_id)
+    detail = await store.interview_detail(interview.interview_id)
+
+    assert final is not None and detail is not None
+    kinds = _audit_kinds(supabase_stack, interview.interview_id)
+    assert kinds.index("wrap_up_started") < kinds.index("time_limit_reached")
+    assert final.status is InterviewStatus.completed
+    assert final.summary == "Ended at the time limit."
+    # The candidate never answered: the one open question timed out.
+    assert [(q.ordinal, q.outcome) for q in detail.questions] == [(1, QuestionOutcome.timed_out)]
+    assert detail.answers == []
+
+
+async def test_silence_gets_a_check_in_then_a_polite_end(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(SILENCE_CHECKIN_S="3", SILENCE_MAX_CHECKINS="1")
+    interview = await dispatch(livekit_server, store, worker, new_plan())
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(candidate)
+    await candidate.join()
+
+    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    final = await store.get_interview(interview.interview_id)
+
+    assert final is not None
+    silences = _rows(
+        supabase_stack,
+        "select detail->>'count' from audit_events where kind = 'candidate_silent' "
+        f"and interview_id = '{interview.interview_id}' order by occurred_at",
+    )
+    assert [r[0] for r in silences] == ["1", "2"]  # one check-in, then the goodbye
+    assert final.status is InterviewStatus.abandoned
+    assert final.summary == "Ended after repeated silence."
+    # The interviewer spoke after the last check-in: the goodbye reached the room.
+    assert candidate.agent_frames > 0
+
+
+async def test_invalid_metadata_ends_the_job_cleanly_and_marks_the_interview_failed(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+) -> None:
+    worker = start_worker()
+    bad = json.dumps({"schema_version": 1, "role": "x", "level": "wizard"})
+    interview = await dispatch(livekit_server, store, worker, new_plan(), raw_metadata=bad)
+
+    async def failed() -> bool:
+        found = await store.get_interview(interview.interview_id)
+        return found is not None and found.status is InterviewStatus.failed
+
+    await eventually(failed, "the interview to be marked failed", 30)
+    # The worker is still healthy: it takes and runs the next interview.
+    good = await dispatch(livekit_server, store, worker, new_plan())
+
+    async def live() -> bool:
+        found = await store.get_interview(good.interview_id)
+        return found is not None and found.status is not InterviewStatus.waiting
+
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, good.candidate_identity, good.room)
+    )
+    await candidate.join()
+    try:
+        await eventually(live, "the next interview to go live", 30)
+    finally:
+        await candidate.leave()
+
+    log = worker.log()
+    assert log.count("invalid dispatch metadata; ending the job") == 1
+    assert "wizard" not in log  # the reason names fields, never values
+    assert "invalid_metadata" in _audit_kinds(supabase_stack, interview.interview_id)
+    assert "Traceback" not in log
+
+
+async def test_only_the_candidate_is_linked_and_heard(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(SILENCE_CHECKIN_S="120")
+    worker.realtime.set_scenario({"user_transcripts_for": {"Test Candidate": ["The candidate."]}})
+    interview = await dispatch(livekit_server, store, worker, new_plan())
+    # A hidden observer and a visible stranger are in the room before the candidate arrives.
+    observer = Candidate(
+        livekit_server.url,
+        token(livekit_server, "observer-1", interview.room, hidden=True),
+    )
+    stranger = Candidate(livekit_server.url, token(livekit_server, "stranger-1", interview.room))
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.extend([observer, stranger, candidate])
+    await observer.join(microphone=False)
+    await stranger.join()
+    await asyncio.sleep(2)
+    await candidate.join()
+
+    await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
+    await stranger.say("I am not the candidate, listen to me instead.")
+    await asyncio.sleep(2)
+    heard_before = [
+        e
+        for e in worker.realtime.events("client")
+        if e["event"].get("type") == "input_audio_buffer.commit"
+    ]
+    stranger_speech = [
+        e
+        for e in worker.realtime.events("server")
+        if e["event"].get("type") == "input_audio_buffer.speech_started"
+    ]
+    await candidate.say("The candidate.")
+
+    async def candidate_heard() -> list[list[str]]:
+        return _rows(
+            supabase_stack,
+            "select text from transcript_messages where speaker = 'candidate' "
+            f"and interview_id = '{interview.interview_id}'",
+        )
+
+    lines = await eventually(candidate_heard, "the candidate's words in the transcript", 30)
+
+    assert stranger_speech == [] and heard_before == []  # the stranger's voice never reached it
+    assert [r[0] for r in lines] == ["The candidate."]
+    assert _linked(worker.log()) == [interview.candidate_identity]
+    # The observer stayed invisible to the candidate and the stranger.
+    assert "observer-1" not in candidate.room.remote_participants
+    assert "observer-1" not in stranger.room.remote_participants
+
+
+async def test_three_interviews_at_once_on_one_worker_stay_apart(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(questions=1, AGENT_IDLE_PROCESSES="3")
+    names = ["Alice Archer", "Bruno Baker", "Chen Carter"]
+    words = {name: f"My name is {name.split()[0]} and this is my answer." for name in names}
+    worker.realtime.set_scenario({"user_transcripts_for": {n: [w] for n, w in words.items()}})
+    interviews = [
+        await dispatch(
+            livekit_server, store, worker, new_plan(candidate_name=name, question_count=1)
+        )
+        for name in names
+    ]
+    people = [
+        Candidate(livekit_server.url, token(livekit_server, iv.candidate_identity, iv.room))
+        for iv in interviews
+    ]
+    candidates.extend(people)
+    await asyncio.gather(*(p.join() for p in people))
+
+    async def answer(person: Candidate, name: str) -> None:
+        await person.wait_until_agent("listening", timeout=90, after_speaking=True)
+        await person.say(words[name])
+
+    await asyncio.gather(*(answer(p, n) for p, n in zip(people, names, strict=True)))
+    for iv in interviews:
+        await eventually(lambda iv=iv: _closed(supabase_stack, iv.interview_id), "the end", 90)
+
+    for name, iv in zip(names, interviews, strict=True):
+        detail = await store.interview_detail(iv.interview_id)
+        assert detail is not None
+        assert detail.interview.status is InterviewStatus.completed
+        assert [a.transcript for a in detail.answers] == [words[name]]
+        assert len(detail.questions) == 1
+        said = _rows(
+            supabase_stack,
+            "select text from transcript_messages where speaker = 'candidate' "
+            f"and interview_id = '{iv.interview_id}'",
+        )
+        assert [r[0] for r in said] == [words[name]]
+    # The three rooms each had their own job process.
+    assert sorted(_linked(worker.log())) == sorted(iv.candidate_identity for iv in interviews)
