@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,8 @@ from interview.store import (
 )
 
 log = logging.getLogger("agent.conductor")
+
+_QUIET = ("listening", "idle", "initializing")
 
 
 def _ts(seconds: float | None) -> datetime | None:
@@ -94,6 +96,7 @@ class Conductor:
         self._grace: asyncio.Task[None] | None = None
         self._silences = 0
         self._silence_watch: asyncio.Task[None] | None = None
+        self._agent_state_changed = asyncio.Event()
         self._started_at: datetime | None = None
         self._deadline: datetime | None = None
         state.on_progress = lambda _s: self._spawn(self._publish_attributes())
@@ -261,16 +264,26 @@ class Conductor:
             self._silent()
 
     async def _agent_done_speaking(self, *, start_timeout: float) -> None:
+        await self._wait_agent(lambda quiet: not quiet, start_timeout)
+        await self._wait_agent(lambda quiet: quiet, None)
+
+    async def _wait_agent(self, want: Callable[[bool], bool], timeout: float | None) -> bool:
+        """Wait until `want(agent is quiet)` holds; False if `timeout` passed first."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + start_timeout
-        while self.session.agent_state in ("listening", "idle") and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        while self.session.agent_state not in ("listening", "idle"):
-            await asyncio.sleep(0.05)
+        deadline = None if timeout is None else loop.time() + timeout
+        while not want(self.session.agent_state in _QUIET):
+            self._agent_state_changed.clear()
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._agent_state_changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
-        # Nothing to do per state; the end sequence polls the current state.
-        return
+        self._agent_state_changed.set()
 
     def _on_close(self, ev: CloseEvent) -> None:
         if not self.state.ended:
@@ -319,19 +332,16 @@ class Conductor:
         """Let the closing words play out, then close the session and delete the room."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.goodbye_timeout_s
-        quiet_since: float | None = None
         candidate_here = any(
             p.identity == self.meta.candidate_identity
             for p in self.ctx.room.remote_participants.values()
         )
         while candidate_here and loop.time() < deadline:
-            if self.session.agent_state in ("listening", "idle"):
-                quiet_since = quiet_since or loop.time()
-                if loop.time() - quiet_since >= 1.5:
-                    break
-            else:
-                quiet_since = None
-            await asyncio.sleep(0.1)
+            if not await self._wait_agent(lambda quiet: quiet, deadline - loop.time()):
+                break
+            # Quiet now; done once it stays quiet a moment (a reply may be about to start).
+            if not await self._wait_agent(lambda quiet: not quiet, 1.5):
+                break
         await self._close()
 
     async def _close(self) -> None:

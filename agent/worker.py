@@ -11,10 +11,12 @@ from livekit.plugins import silero
 
 from agent.job import entrypoint
 from agent.settings import AgentSettings
+from interview.logs import quiet_http_clients
 
 
 def prewarm(proc: JobProcess) -> None:
     """Load Silero VAD once per job process, before any interview is assigned to it."""
+    quiet_http_clients()
     proc.userdata["vad"] = silero.VAD.load()
 
 

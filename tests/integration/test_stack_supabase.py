@@ -21,7 +21,10 @@ def probe_table(supabase_stack: SupabaseStack) -> Iterator[str]:
         f"create table {TABLE} (id bigint generated always as identity primary key,"
         f" note text not null); alter table {TABLE} enable row level security;"
     )
-    supabase_stack.postgrest.reload_schema(wait_for=TABLE)
+    # A schema reload is asynchronous and PostgREST 12 can refuse writes to a brand-new table for
+    # a moment after it already serves reads; a restart loads the schema before /ready answers.
+    supabase_stack.postgrest.stop()
+    supabase_stack.postgrest.start()
     yield TABLE
     supabase_stack.postgres.psql(f"drop table {TABLE}")
     supabase_stack.postgrest.reload_schema()
