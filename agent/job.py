@@ -8,10 +8,12 @@ in a loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from livekit.agents import JobContext
@@ -19,16 +21,18 @@ from livekit.agents import JobContext
 from agent.conductor import Conductor
 from agent.interviewer import InterviewState, utcnow
 from agent.model import build_session
+from agent.outboxes import lease, outbox_path, settle, sweep
 from agent.settings import AgentSettings
 from interview.contract import InterviewMetadata, MetadataError, decode_metadata
 from interview.store import BankQuestion, InterviewStatus, Store, StoreUnavailable
+from interview.supabase_store import SupabaseStore, open_store
 
 log = logging.getLogger("agent.job")
 
 ROOM_PREFIX = "iv-"
 _ROOM_RE = re.compile(r"^iv-([0-9a-fA-F-]{36})$")
 
-StoreFactory = Callable[[AgentSettings, Path], Store]
+StoreFactory = Callable[[AgentSettings, Path], SupabaseStore]
 
 
 def interview_id_from_room(room_name: str) -> UUID | None:
@@ -41,9 +45,7 @@ def interview_id_from_room(room_name: str) -> UUID | None:
         return None
 
 
-def default_store_factory(settings: AgentSettings, outbox: Path) -> Store:
-    from interview.supabase_store import open_store
-
+def default_store_factory(settings: AgentSettings, outbox: Path) -> SupabaseStore:
     return open_store(
         settings.supabase_url,
         settings.supabase_service_role_key.get_secret_value(),
@@ -99,7 +101,8 @@ async def run_interview(
         log.error("invalid dispatch metadata; ending the job", extra={**extra, "reason": str(exc)})
         interview_id = interview_id_from_room(ctx.room.name)
         if interview_id is not None:
-            store = store_factory(settings, settings.outbox_dir / f"{interview_id}.sqlite")
+            path = outbox_path(settings.outbox_dir, f"failed-{ctx.job.id}")
+            store = store_factory(settings, path)
             await store.start()
             store.record_status(
                 interview_id,
@@ -108,25 +111,48 @@ async def run_interview(
                 summary="Invalid dispatch metadata.",
             )
             store.audit("invalid_metadata", interview_id=interview_id, detail={"reason": str(exc)})
-            await store.aclose(settings.store_flush_timeout_s)
+            await settle(store, path, settings.store_flush_timeout_s)
         ctx.shutdown(reason="invalid dispatch metadata")
         return
 
     await ctx.connect()
-    settings.outbox_dir.mkdir(parents=True, exist_ok=True)
-    store = store_factory(settings, settings.outbox_dir / f"{meta.interview_id}.sqlite")
+    outbox = outbox_path(settings.outbox_dir, str(meta.interview_id))
+    held = contextlib.ExitStack()
+    if not held.enter_context(lease(outbox)):
+        log.error("another job is running this interview; ending this one", extra=extra)
+        ctx.shutdown(reason="duplicate dispatch")
+        return
+    store = store_factory(settings, outbox)
     await store.start()
 
     async def close_store() -> None:
-        await store.aclose(settings.store_flush_timeout_s)
+        try:
+            await settle(store, outbox, settings.store_flush_timeout_s)
+        finally:
+            held.close()
 
     ctx.add_shutdown_callback(close_store)
+
+    async def open_other(path: Path) -> SupabaseStore:
+        other = store_factory(settings, path)
+        await other.start()
+        return other
+
+    sweeping = asyncio.ensure_future(
+        sweep(settings.outbox_dir, open_other, timeout=settings.store_flush_timeout_s)
+    )
+    sweeping.add_done_callback(_log_sweep_failure)
     pool = await load_pool(store, meta)
     state = InterviewState(meta=meta, store=store, pool=pool)
     session = build_session(settings, state, ctx.proc.userdata["vad"])
     log.info("interview job started", extra={**extra, "interview_id": str(meta.interview_id)})
     await Conductor(ctx, session, state, settings).run()
     ctx.shutdown(reason=f"interview {state.end_status}")
+
+
+def _log_sweep_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("outbox sweep failed", extra={"error": type(task.exception()).__name__})
 
 
 async def entrypoint(ctx: JobContext) -> None:

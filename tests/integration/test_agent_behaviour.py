@@ -256,3 +256,39 @@ async def test_three_interviews_at_once_on_one_worker_stay_apart(
         assert [r[0] for r in said] == [words[name]]
     # The three rooms each had their own job process.
     assert sorted(_linked(worker.log())) == sorted(iv.candidate_identity for iv in interviews)
+
+
+async def test_a_candidate_who_drops_and_rejoins_within_the_grace_window_carries_on(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(questions=1, RECONNECT_GRACE_S="30", SILENCE_CHECKIN_S="120")
+    worker.realtime.set_scenario({"user_transcripts": ["Back again, here is my answer."]})
+    interview = await dispatch(livekit_server, store, worker, new_plan(question_count=1))
+    first = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    await first.join()
+    await first.wait_until_agent("listening", timeout=60, after_speaking=True)
+    await first.leave()  # the phone lost its connection
+    await asyncio.sleep(2)
+    again = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(again)
+    await again.join()
+    await again.wait_until_agent("listening", timeout=30)
+    await asyncio.sleep(1)
+    await again.say("Back again, here is my answer.")
+
+    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    detail = await store.interview_detail(interview.interview_id)
+
+    assert detail is not None
+    assert detail.interview.status is InterviewStatus.completed
+    assert [a.transcript for a in detail.answers] == ["Back again, here is my answer."]
+    kinds = _audit_kinds(supabase_stack, interview.interview_id)
+    assert kinds.index("candidate_left") < kinds.index("candidate_rejoined")
