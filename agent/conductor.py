@@ -41,6 +41,10 @@ log = logging.getLogger("agent.conductor")
 
 _QUIET = ("listening", "idle", "initializing")
 
+# The candidate's page calls this on the agent before it leaves, so a deliberate end is not
+# mistaken for a dropped connection (which would wait out the grace window).
+END_RPC = "interview.end"
+
 
 def _ts(seconds: float | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
@@ -146,6 +150,7 @@ class Conductor:
             ),
             record=False,
         )
+        self.ctx.room.local_participant.register_rpc_method(END_RPC, self._on_end_request)
         try:
             await asyncio.wait_for(
                 self.ctx.wait_for_participant(identity=self.meta.candidate_identity),
@@ -328,6 +333,20 @@ class Conductor:
 
     # ---- the end ------------------------------------------------------------------------
 
+    async def _on_end_request(self, data: rtc.RpcInvocationData) -> str:
+        if data.caller_identity != self.meta.candidate_identity:
+            raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, "only the candidate")
+        if not self.state.ended:
+            answered = any(o is QuestionOutcome.answered for o in self.state.finished.values())
+            self._audit("candidate_ended")
+            log.info("candidate ended the interview", extra=self._extra())
+            self.session.interrupt()
+            self.state.end(
+                InterviewStatus.completed if answered else InterviewStatus.abandoned,
+                "The candidate ended the interview.",
+            )
+        return "ended"
+
     async def _finish_after_goodbye(self) -> None:
         """Let the closing words play out, then close the session and delete the room."""
         loop = asyncio.get_running_loop()
@@ -353,6 +372,11 @@ class Conductor:
         log.info("interview ended", extra=self._extra(status=str(self.state.end_status)))
         with contextlib.suppress(Exception):
             await self.session.aclose()
+        # Deleting the room makes LiveKit send `room_finished`, on which the token server ends a
+        # still-open interview as abandoned; the final status must land first.
+        undelivered = await self.state.store.flush(self.settings.store_flush_timeout_s)
+        if undelivered:
+            log.warning("closing with writes queued", extra=self._extra(undelivered=undelivered))
         with contextlib.suppress(Exception):
             await self.ctx.api.room.delete_room(api.DeleteRoomRequest(room=self.ctx.room.name))
         self._done.set()

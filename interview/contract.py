@@ -41,7 +41,10 @@ class Mode(StrEnum):
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 FocusArea = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Language = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    ),
 ]
 Identity = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 

@@ -292,3 +292,44 @@ async def test_a_candidate_who_drops_and_rejoins_within_the_grace_window_carries
     assert [a.transcript for a in detail.answers] == ["Back again, here is my answer."]
     kinds = _audit_kinds(supabase_stack, interview.interview_id)
     assert kinds.index("candidate_left") < kinds.index("candidate_rejoined")
+
+
+async def test_the_candidate_ends_the_interview_from_the_page(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(questions=3, SILENCE_CHECKIN_S="120", RECONNECT_GRACE_S="120")
+    worker.realtime.set_scenario({"user_transcripts": ["My only answer."]})
+    interview = await dispatch(livekit_server, store, worker, new_plan(question_count=3))
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(candidate)
+    await candidate.join()
+    await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
+    await candidate.say("My only answer.")
+    await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
+    agent = candidate.agent
+    assert agent is not None
+
+    reply = await candidate.room.local_participant.perform_rpc(
+        destination_identity=agent.identity, method="interview.end", payload=""
+    )
+    await candidate.leave()
+    # Ends well before the two-minute grace window a dropped connection would get.
+    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 30)
+    detail = await store.interview_detail(interview.interview_id)
+
+    assert reply == "ended"
+    assert detail is not None
+    assert detail.interview.status is InterviewStatus.completed
+    assert detail.interview.summary == "The candidate ended the interview."
+    assert [a.transcript for a in detail.answers] == ["My only answer."]
+    assert [q.outcome for q in detail.questions] == [
+        QuestionOutcome.answered,
+        QuestionOutcome.skipped,
+    ]
+    assert "candidate_ended" in _audit_kinds(supabase_stack, interview.interview_id)

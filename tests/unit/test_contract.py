@@ -88,6 +88,7 @@ def test_oversized_payload_is_refused() -> None:
         ("question_count", 21),
         ("focus_areas", ["a"] * 9),
         ("language", "English"),
+        ("language", "en" + "-abcd" * 10),
         ("candidate_identity", "has space"),
         ("role", ""),
     ],
