@@ -22,7 +22,7 @@ from token_server.deps import Services
 from token_server.errors import install_error_handlers
 from token_server.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from token_server.ratelimit import RateLimiter
-from token_server.routes import health, interviews, join, web, webhooks
+from token_server.routes import candidate, feed, health, interviews, join, web, webhooks
 from token_server.settings import Settings
 
 log = logging.getLogger("token_server.app")
@@ -106,6 +106,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(interviews.router)
     app.include_router(join.router)
+    app.include_router(candidate.router)
+    app.include_router(feed.router)
     app.include_router(webhooks.router)
     # Last: the web client takes every path the API does not.
     app.include_router(web.router)

@@ -110,3 +110,18 @@ class Health(_Out):
 class WebhookAck(_Out):
     status: str
     event: str
+
+
+class QuestionFeedback(_Out):
+    ordinal: int = Field(description="The question the feedback is about (1-based)")
+    bullets: list[str]
+
+
+class CandidateFeedback(_Out):
+    """What a practice candidate may see after the interview: feedback words, never scores."""
+
+    status: str = Field(description="The interview's final status")
+    final: list[str] = Field(description="The interviewer's closing feedback bullets")
+    by_question: list[QuestionFeedback] = Field(
+        description="Feedback given per question, in question order"
+    )
