@@ -10,6 +10,7 @@ text.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,8 +19,9 @@ from uuid import UUID
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool
 
-from agent.questions import choose, fallback_questions
+from agent.questions import fallback_questions
 from interview.contract import InterviewMetadata
+from interview.question_choice import choose_question
 from interview.store import (
     Answer,
     AskedQuestion,
@@ -59,6 +61,11 @@ class InterviewState:
     summary: str | None = None
     on_progress: Callable[[InterviewState], None] | None = None
     on_end: Callable[[InterviewState], None] | None = None
+    # Ties between equally good questions are broken the same way for the same interview.
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.rng.seed(self.meta.interview_id.int)
 
     @property
     def current(self) -> int | None:
@@ -158,20 +165,22 @@ class Interviewer(Agent):
                 "end_interview."
             )
         ordinal = len(state.asked) + 1
-        question = choose(
+        question = choose_question(
             state.pool,
-            asked=state.bank_ids,
+            role=None,
             level=state.meta.level,
-            plan_type=state.meta.type,
-            turn=ordinal,
+            type=state.meta.type,
+            exclude=state.bank_ids,
             topic=topic,
             difficulty=difficulty,
-        ) or choose(
+            rng=state.rng,
+        ) or choose_question(
             fallback_questions(state.meta.role, state.meta.level),
-            asked=state.bank_ids,
+            role=None,
             level=state.meta.level,
-            plan_type=state.meta.type,
-            turn=ordinal,
+            type=state.meta.type,
+            exclude=state.bank_ids,
+            rng=state.rng,
         )
         if question is None:
             raise ToolError("No questions are left. Wrap up now and call end_interview.")

@@ -1,8 +1,9 @@
-"""Choosing the next question from a pool fetched once at the start of the interview.
+"""General questions for when the question bank cannot be reached.
 
-The pool is read from the question bank before the candidate is greeted, so the
-`fetch_next_question` tool never waits on the network. When the bank cannot be reached or has
-too few questions for the role, general questions written here keep the interview going.
+The interviewer's pool is read from the bank before the candidate is greeted (so the
+`fetch_next_question` tool never waits on the network) and ranked with the store's own
+`interview.question_choice.choose_question`. When the bank is unreachable or has too few
+questions for the role, these keep the interview going.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import uuid
 
 from interview.contract import InterviewType, Level
 from interview.store import BankQuestion
-
-# The difficulty a level is expected to handle comfortably (1 to 5).
-LEVEL_DIFFICULTY = {Level.junior: 2, Level.mid: 3, Level.senior: 4, Level.lead: 4}
 
 _FALLBACK_NAMESPACE = uuid.UUID("8d7c62a4-3d0e-4c4b-9f53-0f9d3c1b6a10")
 
@@ -80,43 +78,3 @@ def fallback_questions(role: str, level: Level) -> list[BankQuestion]:
         )
         for qtype, topic, difficulty, text, strong in _FALLBACKS
     ]
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("-", " ").split())
-
-
-def choose(
-    pool: list[BankQuestion],
-    *,
-    asked: set[uuid.UUID],
-    level: Level,
-    plan_type: InterviewType,
-    turn: int,
-    topic: str | None = None,
-    difficulty: int | None = None,
-) -> BankQuestion | None:
-    """The best unasked question: the requested topic first, then the type this turn calls
-    for (a mixed interview alternates technical and behavioral), then closeness to the wanted
-    difficulty. Pool order breaks ties, so the choice is deterministic."""
-    candidates = [q for q in pool if q.id not in asked]
-    if not candidates:
-        return None
-    want_difficulty = difficulty if difficulty and 1 <= difficulty <= 5 else LEVEL_DIFFICULTY[level]
-    if plan_type is InterviewType.mixed:
-        want_type = InterviewType.technical if turn % 2 == 1 else InterviewType.behavioral
-    else:
-        want_type = plan_type
-    wanted_topic = _norm(topic) if topic else None
-
-    def score(item: tuple[int, BankQuestion]) -> tuple[int, int, int, int]:
-        index, q = item
-        topic_miss = 0
-        if wanted_topic:
-            topic_miss = (
-                0 if wanted_topic in _norm(q.topic) or _norm(q.topic) in wanted_topic else 1
-            )
-        type_miss = 0 if q.type is want_type else 1
-        return (topic_miss, type_miss, abs(q.difficulty - want_difficulty), index)
-
-    return min(enumerate(candidates), key=score)[1]
