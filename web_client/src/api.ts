@@ -1,0 +1,191 @@
+// The token server's API, same origin. Every failure becomes an ApiError with the server's
+// `{"error": {"code", "message", "details"}}`, or code "unreachable" when no answer came.
+
+export type Level = "junior" | "mid" | "senior" | "lead";
+export type InterviewType = "technical" | "behavioral" | "mixed";
+export type Mode = "practice" | "screening";
+export type Status = "waiting" | "live" | "completed" | "abandoned" | "failed" | "cancelled";
+
+export const ENDED: ReadonlySet<Status> = new Set(["completed", "abandoned", "failed", "cancelled"]);
+
+export interface InterviewPlan {
+  candidate_name: string;
+  role: string;
+  level: Level;
+  type: InterviewType;
+  mode: Mode;
+  duration_minutes: number;
+  question_count: number;
+  focus_areas: string[];
+  language: string;
+}
+
+export interface Interview {
+  id: string;
+  plan: InterviewPlan;
+  status: Status;
+  room_name: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  summary: string | null;
+}
+
+export interface Scores {
+  clarity: number;
+  relevance: number;
+  depth: number;
+  accuracy: number;
+}
+
+export interface AskedQuestion {
+  ordinal: number;
+  text: string;
+  topic: string;
+  difficulty: number;
+  asked_at: string;
+  outcome: "pending" | "answered" | "skipped" | "timed_out";
+}
+
+export interface Answer {
+  ordinal: number;
+  transcript: string;
+  scores: Scores;
+  tags: string[];
+}
+
+export interface Feedback {
+  ordinal: number | null;
+  bullets: string[];
+}
+
+export interface InterviewDetail {
+  interview: Interview;
+  questions: AskedQuestion[];
+  answers: Answer[];
+  feedback: Feedback[];
+}
+
+export interface CandidateJoin {
+  token: string;
+  livekit_url: string;
+  room: string;
+  identity: string;
+  expires_in: number;
+  interview: {
+    interview_id: string;
+    candidate_name: string;
+    role: string;
+    mode: Mode;
+    duration_minutes: number;
+    question_count: number;
+    language: string;
+  };
+}
+
+export interface ObserverJoin {
+  token: string;
+  livekit_url: string;
+  room: string;
+  identity: string;
+  expires_in: number;
+  interview_id: string;
+}
+
+export interface CreatedInterview {
+  interview: Interview;
+  invite: { url: string; secret: string };
+  room: string;
+  candidate_identity: string;
+}
+
+export interface InterviewPage {
+  items: Interview[];
+  next_offset: number | null;
+}
+
+export interface CandidateFeedback {
+  status: Status;
+  final: string[];
+  by_question: { ordinal: number; bullets: string[] }[];
+}
+
+export interface FieldError {
+  loc: string[];
+  msg: string;
+  type: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+  }
+
+  /** Validation messages by field name (the last part of each error's location). */
+  fieldErrors(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (this.code !== "validation_error" || !Array.isArray(this.details)) return out;
+    for (const d of this.details as FieldError[]) {
+      const field = d.loc[1] ?? d.loc[0] ?? "";
+      if (!out[field]) out[field] = d.msg;
+    }
+    return out;
+  }
+}
+
+export async function request<T>(
+  path: string,
+  init: { method?: string; body?: unknown; apiKey?: string; signal?: AbortSignal } = {},
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  if (init.apiKey) headers.Authorization = `Bearer ${init.apiKey}`;
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method: init.method ?? "GET",
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: init.signal,
+      cache: "no-store",
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "unreachable", "The interview server could not be reached.");
+  }
+  if (resp.ok) return (await resp.json()) as T;
+  let code = "http_" + resp.status;
+  let message = `The server answered ${resp.status}.`;
+  let details: unknown = null;
+  try {
+    const body = (await resp.json()) as { error?: { code: string; message: string; details: unknown } };
+    if (body.error) ({ code, message, details } = body.error);
+  } catch {
+    // not JSON: a proxy's page; keep the generic message
+  }
+  if (resp.status >= 502 && resp.status <= 504 && code.startsWith("http_")) code = "unreachable";
+  throw new ApiError(resp.status, code, message, details);
+}
+
+export const api = {
+  join: (secret: string) => request<CandidateJoin>("/api/join", { method: "POST", body: { secret } }),
+  feedback: (secret: string) =>
+    request<CandidateFeedback>("/api/join/feedback", { method: "POST", body: { secret } }),
+  list: (apiKey: string) => request<InterviewPage>("/api/interviews?limit=100", { apiKey }),
+  create: (apiKey: string, plan: InterviewPlan) =>
+    request<CreatedInterview>("/api/interviews", { method: "POST", body: plan, apiKey }),
+  observerToken: (apiKey: string, id: string) =>
+    request<ObserverJoin>(`/api/interviews/${encodeURIComponent(id)}/observer-token`, {
+      method: "POST",
+      apiKey,
+    }),
+};
+
+export function overall(s: Scores): number {
+  return Math.round(((s.clarity + s.relevance + s.depth + s.accuracy) / 4) * 100) / 100;
+}

@@ -1,0 +1,207 @@
+import { RoomAudioRenderer, RoomContext, StartAudio, useConnectionState, useVoiceAssistant } from "@livekit/components-react";
+import { ConnectionState, Room } from "livekit-client";
+import { useEffect, useState } from "react";
+import { ApiError, ENDED, api, overall, type InterviewDetail } from "../api";
+import { AgentStatus, Progress } from "../common/agent";
+import { Transcript, useTranscriptLines } from "../common/Transcript";
+import { Notice } from "../common/ui";
+import { useInterviewFeed } from "./feed";
+
+/** Watch one interview: hidden in the room (both voices, the live transcript, the agent's
+ * state) and, from the token server's feed, the questions, scores and feedback as they are
+ * stored. Nothing here is ever sent into the room. */
+export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: string; signOut: () => void }) {
+  const feed = useInterviewFeed(apiKey, id, signOut);
+  const detail = feed.kind === "connecting" ? undefined : feed.detail;
+  const ended = detail ? ENDED.has(detail.interview.status) : false;
+
+  return (
+    <main className="page wide observer">
+      <header className="topbar">
+        <div>
+          <p className="eyebrow">
+            <a href="/interviewer">← All interviews</a>
+          </p>
+          <h1>{detail ? `${detail.interview.plan.candidate_name} · ${detail.interview.plan.role}` : "Interview"}</h1>
+        </div>
+        {detail && (
+          <span className={`status status-${detail.interview.status}`} data-testid="observer-status">
+            {detail.interview.status}
+          </span>
+        )}
+      </header>
+      {feed.kind === "error" && (
+        <Notice tone={feed.status === 404 ? "error" : "warning"} title={feed.status === 404 ? "No such interview" : "Live updates paused"}>
+          <p>{feed.message}</p>
+        </Notice>
+      )}
+      {feed.kind === "connecting" && <p className="muted" role="status">Loading the interview…</p>}
+      {detail && (
+        <div className="columns">
+          {ended ? (
+            <section className="card" aria-label="Room">
+              <p>This interview has ended; the room is closed.</p>
+              {detail.interview.summary && (
+                <>
+                  <h2 className="section-title">Summary for the hiring team</h2>
+                  <p data-testid="summary">{detail.interview.summary}</p>
+                </>
+              )}
+            </section>
+          ) : (
+            <LiveRoom apiKey={apiKey} id={id} detail={detail} />
+          )}
+          <Scores detail={detail} />
+        </div>
+      )}
+    </main>
+  );
+}
+
+function LiveRoom({ apiKey, id, detail }: { apiKey: string; id: string; detail: InterviewDetail }) {
+  const [room] = useState(() => new Room({ adaptiveStream: true }));
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      try {
+        const grant = await api.observerToken(apiKey, id);
+        if (cancelled) return;
+        await room.connect(grant.livekit_url, grant.token);
+      } catch (err) {
+        if (cancelled) return;
+        setProblem(err instanceof ApiError ? err.message : "The interview room could not be reached.");
+      }
+    })();
+    return () => {
+      cancelled = true;
+      void room.disconnect();
+    };
+  }, [apiKey, id, room]);
+  const current = [...detail.questions].sort((a, b) => b.ordinal - a.ordinal)[0];
+  return (
+    <RoomContext.Provider value={room}>
+      <RoomAudioRenderer />
+      <section className="card live" aria-label="Live room">
+        <ObserverConnection />
+        {problem && <Notice tone="error" title="Not connected to the room"><p>{problem}</p></Notice>}
+        <div className="row spread">
+          <AgentStatus />
+          <Progress />
+        </div>
+        <StartAudio label="Listen in (press to allow audio)" className="start-audio" />
+        <div className="current-question" data-testid="current-question">
+          <h2 className="section-title">Current question</h2>
+          <p>{current ? `${current.ordinal}. ${current.text}` : "Not asked yet."}</p>
+        </div>
+        <ObserverTranscript name={detail.interview.plan.candidate_name} />
+      </section>
+    </RoomContext.Provider>
+  );
+}
+
+function ObserverConnection() {
+  const state = useConnectionState();
+  const text: Partial<Record<ConnectionState, string>> = {
+    [ConnectionState.Connecting]: "Joining the room (hidden)…",
+    [ConnectionState.Reconnecting]: "Connection lost — reconnecting…",
+    [ConnectionState.SignalReconnecting]: "Connection lost — reconnecting…",
+  };
+  const t = text[state];
+  if (!t) return null;
+  return (
+    <div className="banner" role="status">
+      {t}
+    </div>
+  );
+}
+
+function ObserverTranscript({ name }: { name: string }) {
+  const { agent } = useVoiceAssistant();
+  const lines = useTranscriptLines(agent?.identity);
+  return <Transcript lines={lines} candidateLabel={name} empty="Nothing said yet." />;
+}
+
+function Scores({ detail }: { detail: InterviewDetail }) {
+  const answers = new Map(detail.answers.map((a) => [a.ordinal, a]));
+  const feedback = new Map(detail.feedback.filter((f) => f.ordinal !== null).map((f) => [f.ordinal, f]));
+  const final = detail.feedback.filter((f) => f.ordinal === null).flatMap((f) => f.bullets);
+  const questions = [...detail.questions].sort((a, b) => a.ordinal - b.ordinal);
+  return (
+    <section className="card" aria-labelledby="scores-title" data-testid="scores">
+      <h2 id="scores-title">Questions and scores</h2>
+      <p className="hint">Clarity, relevance, depth and accuracy, 1 to 5. Only you see these.</p>
+      {questions.length === 0 && <p className="muted">No question asked yet.</p>}
+      <ol className="questions">
+        {questions.map((q) => {
+          const a = answers.get(q.ordinal);
+          const f = feedback.get(q.ordinal);
+          return (
+            <li key={q.ordinal} data-testid={`question-${q.ordinal}`}>
+              <p className="q-text">
+                <span className="q-topic">{q.topic}</span> {q.text}
+              </p>
+              <p className="muted small">Outcome: {q.outcome.replace("_", " ")}</p>
+              {a ? (
+                <>
+                  <table className="score-table">
+                    <caption className="visually-hidden">Scores for question {q.ordinal}</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Clarity</th>
+                        <th scope="col">Relevance</th>
+                        <th scope="col">Depth</th>
+                        <th scope="col">Accuracy</th>
+                        <th scope="col">Overall</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      <tr data-testid={`scores-${q.ordinal}`}>
+                        <td>{a.scores.clarity}</td>
+                        <td>{a.scores.relevance}</td>
+                        <td>{a.scores.depth}</td>
+                        <td>{a.scores.accuracy}</td>
+                        <td>
+                          <strong>{overall(a.scores).toFixed(2)}</strong>
+                        </td>
+                      </tr>
+                    </tbody>
+                  </table>
+                  <blockquote className="answer">{a.transcript}</blockquote>
+                  {a.tags.length > 0 && (
+                    <p className="tags">
+                      {a.tags.map((t) => (
+                        <span key={t} className="tag">
+                          {t}
+                        </span>
+                      ))}
+                    </p>
+                  )}
+                </>
+              ) : (
+                <p className="muted small">Waiting for an answer.</p>
+              )}
+              {f && (
+                <ul className="bullets" data-testid={`feedback-${q.ordinal}`}>
+                  {f.bullets.map((b, i) => (
+                    <li key={i}>{b}</li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          );
+        })}
+      </ol>
+      {final.length > 0 && (
+        <>
+          <h3>Final feedback</h3>
+          <ul className="bullets" data-testid="final-feedback">
+            {final.map((b, i) => (
+              <li key={i}>{b}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
