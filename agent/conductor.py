@@ -88,8 +88,11 @@ class Conductor:
         session: AgentSession[InterviewState],
         state: InterviewState,
         settings: AgentSettings,
+        *,
+        resumed_from: datetime | None = None,
     ) -> None:
         self.ctx = ctx
+        self.resumed_from = resumed_from
         self.session = session
         self.state = state
         self.settings = settings
@@ -167,24 +170,35 @@ class Conductor:
 
     def _begin(self) -> None:
         now = self.state.now()
-        self._started_at = now
-        self._deadline = now + timedelta(seconds=self.duration_s)
-        self.state.store.record_status(self.meta.interview_id, InterviewStatus.live, at=now)
-        self._audit("interview_live")
-        log.info("interview live", extra=self._extra(duration_s=self.duration_s))
+        if self.resumed_from is not None:
+            # A previous agent started this interview: keep its clock and carry on.
+            self._started_at = self.resumed_from
+            covered = len(self.state.finished)
+            self._audit("interview_resumed", covered=covered)
+            log.info("interview resumed", extra=self._extra(covered=covered))
+            reply = instructions.resume_instructions(self.meta, covered)
+        else:
+            self._started_at = now
+            self.state.store.record_status(self.meta.interview_id, InterviewStatus.live, at=now)
+            self._audit("interview_live")
+            log.info("interview live", extra=self._extra(duration_s=self.duration_s))
+            reply = instructions.greeting_instructions(self.meta)
+        self._deadline = self._started_at + timedelta(seconds=self.duration_s)
         self._spawn(self._publish_attributes())
-        self.session.generate_reply(instructions=instructions.greeting_instructions(self.meta))
+        self.session.generate_reply(instructions=reply)
         self._spawn(self._keep_time())
 
     async def _keep_time(self) -> None:
+        assert self._deadline is not None
         lead = min(self.settings.wrap_up_lead_s, self.duration_s / 4)
-        await asyncio.sleep(max(self.duration_s - lead, 0))
+        remaining = (self._deadline - self.state.now()).total_seconds()
+        await asyncio.sleep(max(remaining - lead, 0))
         if self.state.ended:
             return
         log.info("wrap-up time", extra=self._extra())
         self._audit("wrap_up_started")
         self.session.generate_reply(instructions=instructions.wrap_up_instructions(self.meta))
-        await asyncio.sleep(lead)
+        await asyncio.sleep(max(min(lead, (self._deadline - self.state.now()).total_seconds()), 0))
         if self.state.ended:
             return
         log.info("time limit reached", extra=self._extra())

@@ -79,6 +79,14 @@ def greeting_instructions(meta: InterviewMetadata) -> str:
     )
 
 
+def resume_instructions(meta: InterviewMetadata, covered: int) -> str:
+    return (
+        "The interviewer's connection was interrupted and is back. Apologise to "
+        f"{meta.candidate_name} in one short sentence and carry on: {covered} of "
+        f"{meta.question_count} questions are done. Call fetch_next_question to continue."
+    )
+
+
 def wrap_up_instructions(meta: InterviewMetadata) -> str:
     return (
         "Time is nearly up. Do not start a new question. If an answer is still open, store it. "

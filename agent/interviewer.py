@@ -19,7 +19,7 @@ from uuid import UUID
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool
 
-from agent.questions import fallback_questions
+from agent.questions import fallback_id, fallback_questions
 from interview.contract import InterviewMetadata
 from interview.question_choice import choose_question
 from interview.store import (
@@ -27,6 +27,7 @@ from interview.store import (
     AskedQuestion,
     BankQuestion,
     Feedback,
+    InterviewDetail,
     InterviewStatus,
     QuestionOutcome,
     Scores,
@@ -63,6 +64,9 @@ class InterviewState:
     on_end: Callable[[InterviewState], None] | None = None
     # Ties between equally good questions are broken the same way for the same interview.
     rng: random.Random = field(default_factory=random.Random)
+    # After a resume, the question that was open when the previous agent left; the next
+    # fetch_next_question hands it out again instead of a new one.
+    resumed_open: int | None = None
 
     def __post_init__(self) -> None:
         self.rng.seed(self.meta.interview_id.int)
@@ -76,6 +80,15 @@ class InterviewState:
     @property
     def interview_id(self) -> UUID:
         return self.meta.interview_id
+
+    def restore(self, detail: InterviewDetail) -> None:
+        """Pick up an interview a previous agent started: what was asked and how it ended."""
+        for q in sorted(detail.questions, key=lambda q: q.ordinal):
+            self.asked[q.ordinal] = q
+            self.bank_ids.add(q.bank_question_id or fallback_id(q.text))
+            if q.outcome is not QuestionOutcome.pending:
+                self.finished[q.ordinal] = q.outcome
+        self.resumed_open = self.current
 
     def note_candidate_words(self, text: str, at: datetime) -> None:
         self.candidate_lines.append((at, text))
@@ -153,6 +166,17 @@ class Interviewer(Agent):
         state = context.userdata
         if state.ended:
             raise ToolError("The interview has ended. Do not ask more questions.")
+        if state.resumed_open is not None:
+            reopened = state.asked[state.resumed_open]
+            state.resumed_open = None
+            return {
+                "question_id": reopened.ordinal,
+                "text": reopened.text,
+                "topic": reopened.topic,
+                "difficulty": reopened.difficulty,
+                "progress": f"question {reopened.ordinal} of {state.meta.question_count}",
+                "note": "This question was open when the connection dropped: ask it again.",
+            }
         if state.current is not None:
             raise ToolError(
                 f"Question {state.current} is still open. Call store_answer or skip_question "

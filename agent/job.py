@@ -24,7 +24,13 @@ from agent.model import build_session
 from agent.outboxes import lease, outbox_path, settle, sweep
 from agent.settings import AgentSettings
 from interview.contract import InterviewMetadata, MetadataError, decode_metadata
-from interview.store import BankQuestion, InterviewStatus, Store, StoreUnavailable
+from interview.store import (
+    BankQuestion,
+    InterviewDetail,
+    InterviewStatus,
+    Store,
+    StoreUnavailable,
+)
 from interview.supabase_store import SupabaseStore, open_store
 
 log = logging.getLogger("agent.job")
@@ -115,10 +121,11 @@ async def run_interview(
         ctx.shutdown(reason="invalid dispatch metadata")
         return
 
-    await ctx.connect()
     outbox = outbox_path(settings.outbox_dir, str(meta.interview_id))
     held = contextlib.ExitStack()
     if not held.enter_context(lease(outbox)):
+        # Checked before joining: a duplicate must not show up in the room, or its leaving
+        # would look like the interviewer dropping out.
         log.error("another job is running this interview; ending this one", extra=extra)
         ctx.shutdown(reason="duplicate dispatch")
         return
@@ -142,12 +149,35 @@ async def run_interview(
         sweep(settings.outbox_dir, open_other, timeout=settings.store_flush_timeout_s)
     )
     sweeping.add_done_callback(_log_sweep_failure)
+    detail = await _read_detail(store, meta)
+    if detail is not None and detail.interview.status.ended:
+        log.warning("dispatched for an interview that has ended; not joining", extra=extra)
+        ctx.shutdown(reason="interview already ended")
+        return
     pool = await load_pool(store, meta)
     state = InterviewState(meta=meta, store=store, pool=pool)
+    resumed_from = None
+    if detail is not None and detail.interview.status is InterviewStatus.live:
+        state.restore(detail)
+        resumed_from = detail.interview.started_at or utcnow()
     session = build_session(settings, state, ctx.proc.userdata["vad"])
+    await ctx.connect()
     log.info("interview job started", extra={**extra, "interview_id": str(meta.interview_id)})
-    await Conductor(ctx, session, state, settings).run()
+    await Conductor(ctx, session, state, settings, resumed_from=resumed_from).run()
     ctx.shutdown(reason=f"interview {state.end_status}")
+
+
+async def _read_detail(store: Store, meta: InterviewMetadata) -> InterviewDetail | None:
+    """The interview as stored: a live one is being resumed by this job. Unreadable: start as
+    planned (the status writes still move forward only)."""
+    try:
+        return await asyncio.wait_for(store.interview_detail(meta.interview_id), timeout=5)
+    except (StoreUnavailable, TimeoutError):
+        log.warning(
+            "could not read the interview; starting it as new",
+            extra={"interview_id": str(meta.interview_id)},
+        )
+        return None
 
 
 def _log_sweep_failure(task: asyncio.Task[Any]) -> None:

@@ -63,11 +63,15 @@ _FALLBACKS: list[tuple[InterviewType, str, int, str, str]] = [
 ]
 
 
+def fallback_id(text: str) -> uuid.UUID:
+    return uuid.uuid5(_FALLBACK_NAMESPACE, text)
+
+
 def fallback_questions(role: str, level: Level) -> list[BankQuestion]:
     """General questions for any role, used only when the bank has nothing better."""
     return [
         BankQuestion(
-            id=uuid.uuid5(_FALLBACK_NAMESPACE, text),
+            id=fallback_id(text),
             role=role,
             level=level,
             type=qtype,

@@ -6,8 +6,9 @@ the LiveKit API client, the authenticator and the rate limiters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -28,6 +29,9 @@ class Services:
     authenticator: Authenticator
     create_limiter: RateLimiter
     join_limiter: RateLimiter
+    # Webhook events that re-dispatched an agent, per interview (this process's count; the
+    # audit log keeps the durable record).
+    redispatches: dict[UUID, set[str]] = field(default_factory=dict)
 
 
 def get_services(request: Request) -> Services:

@@ -37,6 +37,8 @@ class Settings(ServiceSettings):
     observer_token_ttl_seconds: int = Field(default=600, ge=30, le=3600)
     # Webhooks older than this (by their created_at) are refused as replays.
     webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    # Agents sent into one live interview after its agent left (a worker died) before giving up.
+    agent_redispatch_limit: int = Field(default=2, ge=0, le=10)
     # Bound on every LiveKit server API call.
     livekit_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Bound on the store reads behind /ready.

@@ -216,3 +216,33 @@ def test_fallback_questions_cover_both_types_with_stable_ids() -> None:
 
     assert {q.type for q in first} == {InterviewType.technical, InterviewType.behavioral}
     assert [q.id for q in first] == [q.id for q in second]
+
+
+async def test_a_resumed_interview_re_asks_the_open_question_then_carries_on() -> None:
+    from interview.store import InterviewDetail
+
+    agent, ctx, store = _setup(question_count=3)
+    first = await agent.fetch_next_question(ctx)
+    await agent.store_answer(ctx, first["question_id"], "answer one", 3, 3, 3, 3)
+    second = await agent.fetch_next_question(ctx)
+    stored = [q for q in store.of("question")]
+    latest = {q.ordinal: q for q in stored}
+    interview = ctx.userdata  # the previous agent's state; a new job starts from the store
+    detail = InterviewDetail.model_construct(
+        interview=None, questions=list(latest.values()), answers=[], feedback=[]
+    )
+    resumed, rctx, _ = _setup(question_count=3)
+    rctx.userdata.meta = interview.meta
+    rctx.userdata.pool = interview.pool
+
+    rctx.userdata.restore(detail)
+    again = await resumed.fetch_next_question(rctx)
+    with pytest.raises(ToolError, match="Question 2 is still open"):
+        await resumed.fetch_next_question(rctx)
+    await resumed.store_answer(rctx, again["question_id"], "answer two", 3, 3, 3, 3)
+    third = await resumed.fetch_next_question(rctx)
+
+    assert (again["question_id"], again["text"]) == (2, second["text"])
+    assert "connection dropped" in again["note"]
+    assert third["question_id"] == 3
+    assert third["text"] not in (first["text"], second["text"])

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from livekit import api
 
-from interview.store import InterviewStatus
+from interview.contract import InterviewMetadata
+from interview.store import Interview, InterviewStatus
 from token_server import tokens
 from token_server.deps import ServicesDep
 from token_server.errors import ApiError
@@ -149,7 +150,6 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
         if event.event == "participant_left" and is_agent:
             interview = await store.get_interview(interview_id)
             if interview is not None and interview.status == InterviewStatus.live:
-                # Future work: dispatch a new agent that resumes from the stored state.
                 store.audit(
                     "agent_left_live",
                     interview_id=interview_id,
@@ -157,3 +157,51 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
                     key=event.id,  # deduplicated per (kind, key)
                 )
                 log.warning("agent left a live interview", extra=extra)
+                await redispatch(services, interview, event.id)
+
+
+async def redispatch(services: ServicesDep, interview: Interview, event_id: str) -> None:
+    """Send a new agent into a live interview whose agent left (its worker died): the new job
+    resumes from the stored questions and answers. Bounded per interview, once per event."""
+    settings = services.settings
+    done = services.redispatches.setdefault(interview.id, set())
+    extra = {"interview_id": str(interview.id), "event_id": event_id}
+    if event_id in done:
+        return
+    if len(done) >= settings.agent_redispatch_limit:
+        services.store.audit(
+            "agent_redispatch_refused",
+            interview_id=interview.id,
+            detail={"limit": settings.agent_redispatch_limit},
+            key=event_id,
+        )
+        log.error("agent left again; re-dispatch limit reached", extra=extra)
+        return
+    done.add(event_id)
+    metadata = InterviewMetadata(
+        **interview.plan.model_dump(),
+        interview_id=interview.id,
+        candidate_identity=tokens.candidate_identity(interview.id),
+    ).encode()
+    try:
+        dispatch = await services.livekit.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(
+                agent_name=settings.agent_name, room=interview.room_name, metadata=metadata
+            )
+        )
+    except Exception as exc:
+        services.store.audit(
+            "agent_redispatch_failed",
+            interview_id=interview.id,
+            detail={"error": type(exc).__name__},
+            key=event_id,
+        )
+        log.error("agent re-dispatch failed", extra={**extra, "error": type(exc).__name__})
+        return
+    services.store.audit(
+        "agent_redispatched",
+        interview_id=interview.id,
+        detail={"dispatch_id": dispatch.id, "attempt": len(done)},
+        key=event_id,
+    )
+    log.info("agent re-dispatched", extra={**extra, "attempt": len(done)})
