@@ -157,9 +157,10 @@ export function CreateForm({
           "mode",
           "Mode",
           <select {...aria("mode")}>
-            <option value="practice">Practice — the candidate sees feedback</option>
-            <option value="screening">Screening — scores for the team only</option>
+            <option value="practice">Practice</option>
+            <option value="screening">Screening</option>
           </select>,
+          draft.mode === "practice" ? "The candidate sees feedback at the end" : "Scores stay with your team",
         )}
         {field("duration_minutes", "Duration (minutes)", <input type="number" inputMode="numeric" min={5} max={90} {...aria("duration_minutes")} />, "5 to 90")}
         {field("question_count", "Questions", <input type="number" inputMode="numeric" min={1} max={20} {...aria("question_count")} />, "1 to 20")}

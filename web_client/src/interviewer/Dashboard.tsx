@@ -77,10 +77,10 @@ function Group({ title, items, testId }: { title: string; items: Interview[]; te
             <li key={i.id}>
               <a href={`/observe/${i.id}`} className="interview-link">
                 <span className="who">{i.plan.candidate_name}</span>
+                <span className={`status status-${i.status}`}>{i.status}</span>
                 <span className="what">
                   {i.plan.role} · {i.plan.level} · {i.plan.mode}
                 </span>
-                <span className={`status status-${i.status}`}>{i.status}</span>
                 <time className="when" dateTime={i.created_at}>
                   {new Date(i.created_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}
                 </time>
