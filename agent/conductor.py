@@ -104,6 +104,7 @@ class Conductor:
         self._silences = 0
         self._silence_watch: asyncio.Task[None] | None = None
         self._agent_state_changed = asyncio.Event()
+        self._left_waiting = False
         self._started_at: datetime | None = None
         self._deadline: datetime | None = None
         state.on_progress = lambda _s: self._spawn(self._publish_attributes())
@@ -160,9 +161,13 @@ class Conductor:
                 timeout=self.settings.candidate_join_timeout_s,
             )
         except TimeoutError:
-            log.info("candidate never joined", extra=self._extra())
-            self.state.end(InterviewStatus.abandoned, "The candidate did not join.")
-            await self._done.wait()
+            # Not an end: the invite stays valid, and the token server dispatches a new agent
+            # when the candidate opens it.
+            log.info("candidate has not come; leaving the room", extra=self._extra())
+            self._audit("agent_left_waiting")
+            self._left_waiting = True
+            with contextlib.suppress(Exception):
+                await self.session.aclose()
             return
 
         self._begin()
@@ -305,7 +310,7 @@ class Conductor:
         self._agent_state_changed.set()
 
     def _on_close(self, ev: CloseEvent) -> None:
-        if not self.state.ended:
+        if not self.state.ended and not self._left_waiting:
             failed = ev.error is not None
             log.warning(
                 "session closed before the interview ended",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from livekit import rtc
 from livekit.agents import JobContext
 
 from agent.conductor import Conductor
@@ -23,7 +23,12 @@ from agent.interviewer import InterviewState, utcnow
 from agent.model import build_session
 from agent.outboxes import lease, outbox_path, settle, sweep
 from agent.settings import AgentSettings
-from interview.contract import InterviewMetadata, MetadataError, decode_metadata
+from interview.contract import (
+    InterviewMetadata,
+    MetadataError,
+    decode_metadata,
+    interview_id_from_room,
+)
 from interview.store import (
     BankQuestion,
     InterviewDetail,
@@ -35,20 +40,7 @@ from interview.supabase_store import SupabaseStore, open_store
 
 log = logging.getLogger("agent.job")
 
-ROOM_PREFIX = "iv-"
-_ROOM_RE = re.compile(r"^iv-([0-9a-fA-F-]{36})$")
-
 StoreFactory = Callable[[AgentSettings, Path], SupabaseStore]
-
-
-def interview_id_from_room(room_name: str) -> UUID | None:
-    match = _ROOM_RE.match(room_name)
-    if not match:
-        return None
-    try:
-        return UUID(match.group(1))
-    except ValueError:
-        return None
 
 
 def default_store_factory(settings: AgentSettings, outbox: Path) -> SupabaseStore:
@@ -162,9 +154,18 @@ async def run_interview(
         resumed_from = detail.interview.started_at or utcnow()
     session = build_session(settings, state, ctx.proc.userdata["vad"])
     await ctx.connect()
+    if any(
+        p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        for p in ctx.room.remote_participants.values()
+    ):
+        # Dispatches may overlap (a candidate joining as the previous agent left); one
+        # interviewer is enough.
+        log.warning("another interviewer is already in the room; leaving", extra=extra)
+        ctx.shutdown(reason="interviewer already present")
+        return
     log.info("interview job started", extra={**extra, "interview_id": str(meta.interview_id)})
     await Conductor(ctx, session, state, settings, resumed_from=resumed_from).run()
-    ctx.shutdown(reason=f"interview {state.end_status}")
+    ctx.shutdown(reason=f"interview {state.end_status or 'not started'}")
 
 
 async def _read_detail(store: Store, meta: InterviewMetadata) -> InterviewDetail | None:

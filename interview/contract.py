@@ -80,6 +80,37 @@ class InterviewMetadata(InterviewPlan):
         return raw
 
 
+ROOM_PREFIX = "iv-"
+
+
+def room_name(interview_id: UUID) -> str:
+    return f"{ROOM_PREFIX}{interview_id}"
+
+
+def interview_id_from_room(name: str) -> UUID | None:
+    if not name.startswith(ROOM_PREFIX):
+        return None
+    try:
+        return UUID(name.removeprefix(ROOM_PREFIX))
+    except ValueError:
+        return None
+
+
+def candidate_identity(interview_id: UUID) -> str:
+    """Derived, not stored: the same interview always gives the same identity, which is the one
+    the dispatch metadata pins the agent to."""
+    return f"candidate-{interview_id}"
+
+
+def dispatch_metadata(interview_id: UUID, plan: InterviewPlan) -> str:
+    """The encoded dispatch for an interview's plan (raises MetadataError when too large)."""
+    return InterviewMetadata(
+        **plan.model_dump(),
+        interview_id=interview_id,
+        candidate_identity=candidate_identity(interview_id),
+    ).encode()
+
+
 class MetadataError(ValueError):
     """The dispatch metadata is missing, malformed, of another version or out of bounds."""
 

@@ -8,33 +8,24 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from uuid import UUID
 
 from livekit import api
 
-ROOM_PREFIX = "iv-"
+from interview.contract import candidate_identity, interview_id_from_room, room_name
+
+__all__ = [
+    "candidate_identity",
+    "candidate_token",
+    "interview_id_from_room",
+    "invite_hash",
+    "new_invite_secret",
+    "observer_token",
+    "room_name",
+]
+
 INVITE_SECRET_BYTES = 32
 # Track sources the candidate may publish: their voice, nothing else.
 CANDIDATE_SOURCES = ["microphone"]
-
-
-def room_name(interview_id: UUID) -> str:
-    return f"{ROOM_PREFIX}{interview_id}"
-
-
-def interview_id_from_room(name: str) -> UUID | None:
-    if not name.startswith(ROOM_PREFIX):
-        return None
-    try:
-        return UUID(name.removeprefix(ROOM_PREFIX))
-    except ValueError:
-        return None
-
-
-def candidate_identity(interview_id: UUID) -> str:
-    """Derived, not stored: the same interview always gives the same identity, which is the one
-    the dispatch metadata pins the agent to."""
-    return f"candidate-{interview_id}"
 
 
 def new_invite_secret() -> str:

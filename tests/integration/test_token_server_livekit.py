@@ -8,10 +8,8 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,9 +23,9 @@ from livekit.rtc.participant import PublishTrackError
 from pydantic import SecretStr
 
 from devstack import LiveKitServer, SupabaseStack
-from devstack.proc import ManagedProcess, free_port
-from devstack.tools import REPO_ROOT
+from devstack.proc import free_port
 from interview.contract import InterviewMetadata, decode_metadata
+from tests.fixtures.agent import Worker, WorkerStarter
 from tests.fixtures.token_server import TokenServer, token_server_settings
 from token_server import tokens
 from token_server.app import create_app
@@ -64,41 +62,10 @@ async def eventually(
 
 
 @pytest.fixture(scope="module")
-def agent_worker(
-    livekit_server: LiveKitServer,
-    supabase_stack: SupabaseStack,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ManagedProcess]:
-    """The real worker (`python -m agent start`), registered with the session LiveKit server."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LIVEKIT_"))},
-        "ENVIRONMENT": "test",
-        "LIVEKIT_URL": livekit_server.url,
-        "LIVEKIT_API_KEY": livekit_server.api_key,
-        "LIVEKIT_API_SECRET": livekit_server.api_secret,
-        "SUPABASE_URL": supabase_stack.url,
-        "SUPABASE_SERVICE_ROLE_KEY": supabase_stack.service_role_key,
-        "LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE": "0",
-        "AGENT_HEALTH_PORT": "0",
-        "AGENT_IDLE_PROCESSES": "1",
-        # CPU load of a busy test machine must not make the only worker refuse the job.
-        "AGENT_LOAD_THRESHOLD": "1.0",
-    }
-    worker = ManagedProcess(
-        "agent-worker",
-        [sys.executable, "-m", "agent", "start"],
-        tmp_path_factory.mktemp("agent") / "agent.log",
-        env=env,
-        cwd=REPO_ROOT,
-    )
-    worker.start()
-    try:
-        worker.wait_ready(
-            lambda: "registered worker" in worker.log_tail(400), 90, "it registered with LiveKit"
-        )
-        yield worker
-    finally:
-        worker.stop()
+def agent_worker(start_worker: WorkerStarter, token_server: TokenServer) -> Worker:
+    """The real worker (`python -m agent start`, with the local rehearsal model), registered
+    under the name the token server dispatches to."""
+    return start_worker(AGENT_NAME=token_server.settings.agent_name)
 
 
 @pytest.fixture
@@ -161,7 +128,7 @@ def publish_options(source: rtc.TrackSource.ValueType) -> rtc.TrackPublishOption
 
 async def test_creation_dispatches_the_agent_with_the_metadata_and_the_agent_joins(
     token_server: TokenServer,
-    agent_worker: ManagedProcess,
+    agent_worker: Worker,
     http: httpx.AsyncClient,
     lkapi: api.LiveKitAPI,
     supabase_stack: SupabaseStack,
@@ -380,6 +347,11 @@ async def test_an_invite_stops_working_when_the_room_finishes(
     created = await create(http)
     iid = created["interview"]["id"]
     assert (await join(http, created["invite"]["secret"])).status_code == 200
+    # The interview is under way (as when the agent has greeted the candidate); a room that
+    # finishes while it is only waiting leaves the invite usable for later.
+    supabase_stack.postgres.psql(
+        f"update interviews set status = 'live', started_at = now() where id = '{iid}'"
+    )
 
     # LiveKit ends the room, and tells the token server with a signed room_finished webhook.
     await lkapi.room.delete_room(api.DeleteRoomRequest(room=created["room"]))

@@ -451,14 +451,24 @@ def event(
     )
 
 
-async def test_room_finished_closes_a_waiting_interview_as_abandoned(
+async def test_room_finished_closes_a_live_interview_as_abandoned(
     client: TestClient, store: MemoryStore
 ) -> None:
-    new, _ = await add_interview(store)
+    new, _ = await add_interview(store, InterviewStatus.live)
     body = event("room_finished", new.room_name)
     resp = client.post("/webhooks/livekit", content=body, headers=signed(body))
     assert resp.status_code == 200, resp.text
     assert store.interviews[new.id].status == InterviewStatus.abandoned
+
+
+async def test_room_finished_leaves_a_waiting_interview_waiting(
+    client: TestClient, store: MemoryStore
+) -> None:
+    # Nobody came before the empty room closed: the invite must still work later.
+    new, _ = await add_interview(store)
+    body = event("room_finished", new.room_name)
+    assert client.post("/webhooks/livekit", content=body, headers=signed(body)).status_code == 200
+    assert store.interviews[new.id].status == InterviewStatus.waiting
 
 
 async def test_room_finished_keeps_a_completed_interview_completed(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -10,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID, uuid4
 
-import aiohttp
 from fastapi import APIRouter, Query, Request
 from livekit import api
 
-from interview.contract import InterviewMetadata, InterviewPlan, MetadataError
+from interview.contract import InterviewPlan, MetadataError, dispatch_metadata
 from interview.store import InterviewDetail, InterviewStatus, NewInterview
 from token_server import tokens
+from token_server.agents import LIVEKIT_ERRORS, dispatch_agent, ensure_room
 from token_server.deps import Interviewer, ServicesDep, client_ip, enforce
 from token_server.errors import ApiError
 from token_server.schemas import (
@@ -32,7 +31,6 @@ log = logging.getLogger("token_server.interviews")
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 
 # Failures of the LiveKit server API: refused (4xx/5xx twirp), unreachable, or too slow.
-LIVEKIT_ERRORS = (api.ServerError, aiohttp.ClientError, asyncio.TimeoutError)
 _FLUSH_TIMEOUT = 3.0
 
 
@@ -59,9 +57,7 @@ async def create_interview(
     room = tokens.room_name(interview_id)
     identity = tokens.candidate_identity(interview_id)
     try:
-        metadata = InterviewMetadata(
-            **plan.model_dump(), interview_id=interview_id, candidate_identity=identity
-        ).encode()
+        dispatch_metadata(interview_id, plan)  # refuse a plan too large before writing
     except MetadataError as exc:
         raise ApiError(
             413, "metadata_too_large", f"the interview plan is too large to dispatch: {exc}"
@@ -75,18 +71,8 @@ async def create_interview(
     )
     extra = {"interview_id": str(interview_id), "room": room, "principal": who.id}
     try:
-        await services.livekit.room.create_room(
-            api.CreateRoomRequest(
-                name=room,
-                empty_timeout=settings.room_empty_timeout,
-                max_participants=settings.room_max_participants,
-            )
-        )
-        dispatch = await services.livekit.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(
-                agent_name=settings.agent_name, room=room, metadata=metadata
-            )
-        )
+        await ensure_room(services, room)
+        dispatch = await dispatch_agent(services, interview)
     except LIVEKIT_ERRORS as exc:
         await _mark_failed(services, interview_id, room, reason=type(exc).__name__)
         log.error("interview setup failed", extra={**extra, "error": type(exc).__name__})

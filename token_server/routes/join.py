@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from token_server import tokens
+from token_server.agents import LIVEKIT_ERRORS, ensure_agent
 from token_server.deps import ServicesDep, client_ip, enforce
 from token_server.errors import ApiError
 from token_server.schemas import CandidateJoin, CandidateSession, JoinRequest, error_responses
@@ -34,6 +35,14 @@ async def join(body: JoinRequest, request: Request, services: ServicesDep) -> Ca
             "interview_ended",
             "this interview has ended; the invite no longer works",
             details={"status": interview.status.value},
+        )
+    try:
+        await ensure_agent(services, interview)
+    except LIVEKIT_ERRORS as exc:
+        # The token still works once LiveKit is back, and the page says it is waiting.
+        log.warning(
+            "could not ensure an interviewer for a joining candidate",
+            extra={"interview_id": str(interview.id), "error": type(exc).__name__},
         )
     settings = services.settings
     identity = tokens.candidate_identity(interview.id)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from livekit import api
 
-from interview.contract import InterviewMetadata
 from interview.store import Interview, InterviewStatus
 from token_server import tokens
+from token_server.agents import LIVEKIT_ERRORS, dispatch_agent, has_agent, room_participants
 from token_server.deps import ServicesDep
 from token_server.errors import ApiError
 from token_server.schemas import WebhookAck, error_responses
@@ -127,9 +127,11 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
             detail={"status_before": interview.status.value},
             key=event.id,
         )
-        if not interview.status.ended:
+        if interview.status is InterviewStatus.live:
             store.record_status(interview_id, InterviewStatus.abandoned, at=datetime.now(UTC))
             log.info("interview abandoned: room finished before completion", extra=extra)
+        # A waiting interview keeps waiting: its room closes when nobody comes, and opens
+        # again (with a new agent) when the candidate uses the invite.
         return
 
     if event.event in ("participant_joined", "participant_left"):
@@ -149,7 +151,9 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
         log.info("participant event", extra={**extra, "agent": is_agent})
         if event.event == "participant_left" and is_agent:
             interview = await store.get_interview(interview_id)
-            if interview is not None and interview.status == InterviewStatus.live:
+            if interview is None or interview.status.ended:
+                return
+            if interview.status == InterviewStatus.live:
                 store.audit(
                     "agent_left_live",
                     interview_id=interview_id,
@@ -157,13 +161,27 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
                     key=event.id,  # deduplicated per (kind, key)
                 )
                 log.warning("agent left a live interview", extra=extra)
-                await redispatch(services, interview, event.id)
+            await replace_agent(services, interview, event.id)
 
 
-async def redispatch(services: ServicesDep, interview: Interview, event_id: str) -> None:
-    """Send a new agent into a live interview whose agent left (its worker died): the new job
-    resumes from the stored questions and answers. Bounded per interview, once per event."""
+async def replace_agent(services: ServicesDep, interview: Interview, event_id: str) -> None:
+    """Send a new agent into an interview whose agent left while it is needed: a live interview
+    (its worker died; the new job resumes from the stored questions and answers), or a waiting
+    one whose candidate has just arrived as the agent gave up waiting. Not when another agent
+    is still in the room. Bounded per interview, once per event."""
     settings = services.settings
+    try:
+        participants = await room_participants(services, interview.room_name)
+    except LIVEKIT_ERRORS as exc:
+        log.warning("could not list the room", extra={"error": type(exc).__name__})
+        participants = []
+    if has_agent(participants):
+        return
+    candidate = tokens.candidate_identity(interview.id)
+    if interview.status is InterviewStatus.waiting and not any(
+        p.identity == candidate for p in participants
+    ):
+        return  # nobody is waiting for it; the invite will bring an agent when used
     done = services.redispatches.setdefault(interview.id, set())
     extra = {"interview_id": str(interview.id), "event_id": event_id}
     if event_id in done:
@@ -178,17 +196,8 @@ async def redispatch(services: ServicesDep, interview: Interview, event_id: str)
         log.error("agent left again; re-dispatch limit reached", extra=extra)
         return
     done.add(event_id)
-    metadata = InterviewMetadata(
-        **interview.plan.model_dump(),
-        interview_id=interview.id,
-        candidate_identity=tokens.candidate_identity(interview.id),
-    ).encode()
     try:
-        dispatch = await services.livekit.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(
-                agent_name=settings.agent_name, room=interview.room_name, metadata=metadata
-            )
-        )
+        dispatch = await dispatch_agent(services, interview)
     except Exception as exc:
         services.store.audit(
             "agent_redispatch_failed",
