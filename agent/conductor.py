@@ -22,6 +22,7 @@ from livekit.agents.voice.events import (
     AgentStateChangedEvent,
     CloseEvent,
     ConversationItemAddedEvent,
+    ErrorEvent,
     SessionUsageUpdatedEvent,
     UserStateChangedEvent,
 )
@@ -136,6 +137,7 @@ class Conductor:
         session.on("user_state_changed", self._on_user_state)
         session.on("session_usage_updated", self.usage.update)
         session.on("close", self._on_close)
+        session.on("error", self._on_error)
         session.on("agent_state_changed", self._on_agent_state)
         self.ctx.room.on("participant_connected", self._on_participant_connected)
         self.ctx.room.on("participant_disconnected", self._on_participant_disconnected)
@@ -309,18 +311,31 @@ class Conductor:
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self._agent_state_changed.set()
 
+    def _on_error(self, ev: ErrorEvent) -> None:
+        # livekit-agents 1.8.9 re-raises a fatal Realtime error while closing the session and
+        # never emits `close`; an unrecoverable error is the signal to end.
+        if getattr(ev.error, "recoverable", True) or self.state.ended:
+            return
+        log.error(
+            "the model failed for good",
+            extra=self._extra(error=type(ev.error).__name__, source=type(ev.source).__name__),
+        )
+        self.state.end(InterviewStatus.failed, "The interviewer could not continue.")
+
     def _on_close(self, ev: CloseEvent) -> None:
-        if not self.state.ended and not self._left_waiting:
-            failed = ev.error is not None
-            log.warning(
-                "session closed before the interview ended",
-                extra=self._extra(reason=str(ev.reason), error=type(ev.error).__name__),
-            )
-            self.state.end(
-                InterviewStatus.failed if failed else InterviewStatus.abandoned,
-                "The session closed unexpectedly." if failed else None,
-            )
-        self._done.set()
+        """The session closed by itself (a fatal model error): end the interview; the end
+        sequence then closes the room. After our own close this is a no-op."""
+        if self.state.ended or self._left_waiting:
+            return
+        failed = ev.error is not None
+        log.warning(
+            "session closed before the interview ended",
+            extra=self._extra(reason=str(ev.reason), error=type(ev.error).__name__),
+        )
+        self.state.end(
+            InterviewStatus.failed if failed else InterviewStatus.abandoned,
+            "The interviewer could not continue." if failed else None,
+        )
 
     # ---- room events --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import json
 import uuid
 
 import pytest
+from livekit import api
 
 from devstack import LiveKitServer, SupabaseStack
 from interview.store import InterviewStatus, QuestionOutcome
@@ -41,6 +42,12 @@ def _audit_kinds(stack: SupabaseStack, interview_id: uuid.UUID) -> list[str]:
 
 async def _closed(stack: SupabaseStack, interview_id: uuid.UUID) -> bool:
     return "interview_ended" in _audit_kinds(stack, interview_id)
+
+
+async def _rooms(livekit: LiveKitServer, name: str) -> list[str]:
+    async with api.LiveKitAPI(livekit.http_url, livekit.api_key, livekit.api_secret) as lk:
+        found = await lk.room.list_rooms(api.ListRoomsRequest(names=[name]))
+    return [r.name for r in found.rooms]
 
 
 def _linked(log: str) -> list[str]:
@@ -333,3 +340,32 @@ async def test_the_candidate_ends_the_interview_from_the_page(
         QuestionOutcome.skipped,
     ]
     assert "candidate_ended" in _audit_kinds(supabase_stack, interview.interview_id)
+
+
+async def test_a_fatal_model_error_fails_the_interview_and_closes_the_room(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(SILENCE_CHECKIN_S="120")
+    # The model refuses the very first reply for good (as OpenAI does when the quota is gone).
+    worker.realtime.set_scenario(
+        {"responses": [[{"error": {"code": "insufficient_quota", "message": "quota exceeded"}}]]}
+    )
+    interview = await dispatch(livekit_server, store, worker, new_plan())
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(candidate)
+    await candidate.join()
+
+    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    final = await store.get_interview(interview.interview_id)
+
+    assert final is not None
+    assert final.status is InterviewStatus.failed
+    assert final.summary == "The interviewer could not continue."
+    rooms = await _rooms(livekit_server, interview.room)
+    assert rooms == []  # the candidate is not left alone in the room
