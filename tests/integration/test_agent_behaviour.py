@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import pytest
 from livekit import api
@@ -16,32 +15,17 @@ from interview.supabase_store import SupabaseStore
 from tests.fixtures.agent import (
     Candidate,
     WorkerStarter,
+    audit_kinds,
     dispatch,
     eventually,
+    interview_closed,
+    join_candidate,
     new_plan,
+    rows,
     token,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def _rows(stack: SupabaseStack, sql: str) -> list[list[str]]:
-    return [line.split("|") for line in stack.postgres.psql(sql).splitlines() if line]
-
-
-def _audit_kinds(stack: SupabaseStack, interview_id: uuid.UUID) -> list[str]:
-    return [
-        r[0]
-        for r in _rows(
-            stack,
-            f"select kind from audit_events where interview_id = '{interview_id}' "
-            "order by occurred_at, id",
-        )
-    ]
-
-
-async def _closed(stack: SupabaseStack, interview_id: uuid.UUID) -> bool:
-    return "interview_ended" in _audit_kinds(stack, interview_id)
 
 
 async def _rooms(livekit: LiveKitServer, name: str) -> list[str]:
@@ -71,18 +55,16 @@ async def test_the_time_cap_wraps_up_then_ends_and_times_out_the_open_question(
         questions=5, DURATION_OVERRIDE_S="14", WRAP_UP_LEAD_S="4", SILENCE_CHECKIN_S="120"
     )
     interview = await dispatch(livekit_server, store, worker, new_plan(question_count=5))
-    candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(candidate)
-    await candidate.join()
+    await join_candidate(livekit_server, interview, candidates)
 
-    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview.interview_id), "the end", 60
+    )
     final = await store.get_interview(interview.interview_id)
     detail = await store.interview_detail(interview.interview_id)
 
     assert final is not None and detail is not None
-    kinds = _audit_kinds(supabase_stack, interview.interview_id)
+    kinds = audit_kinds(supabase_stack, interview.interview_id)
     assert kinds.index("wrap_up_started") < kinds.index("time_limit_reached")
     assert final.status is InterviewStatus.completed
     assert final.summary == "Ended at the time limit."
@@ -100,17 +82,15 @@ async def test_silence_gets_a_check_in_then_a_polite_end(
 ) -> None:
     worker = start_worker(SILENCE_CHECKIN_S="3", SILENCE_MAX_CHECKINS="1")
     interview = await dispatch(livekit_server, store, worker, new_plan())
-    candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(candidate)
-    await candidate.join()
+    candidate = await join_candidate(livekit_server, interview, candidates)
 
-    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview.interview_id), "the end", 60
+    )
     final = await store.get_interview(interview.interview_id)
 
     assert final is not None
-    silences = _rows(
+    silences = rows(
         supabase_stack,
         "select detail->>'count' from audit_events where kind = 'candidate_silent' "
         f"and interview_id = '{interview.interview_id}' order by occurred_at",
@@ -156,7 +136,7 @@ async def test_invalid_metadata_ends_the_job_cleanly_and_marks_the_interview_fai
     log = worker.log()
     assert log.count("invalid dispatch metadata; ending the job") == 1
     assert "wizard" not in log  # the reason names fields, never values
-    assert "invalid_metadata" in _audit_kinds(supabase_stack, interview.interview_id)
+    assert "invalid_metadata" in audit_kinds(supabase_stack, interview.interview_id)
     assert "Traceback" not in log
 
 
@@ -201,7 +181,7 @@ async def test_only_the_candidate_is_linked_and_heard(
     await candidate.say("The candidate.")
 
     async def candidate_heard() -> list[list[str]]:
-        return _rows(
+        return rows(
             supabase_stack,
             "select text from transcript_messages where speaker = 'candidate' "
             f"and interview_id = '{interview.interview_id}'",
@@ -247,7 +227,9 @@ async def test_three_interviews_at_once_on_one_worker_stay_apart(
 
     await asyncio.gather(*(answer(p, n) for p, n in zip(people, names, strict=True)))
     for iv in interviews:
-        await eventually(lambda iv=iv: _closed(supabase_stack, iv.interview_id), "the end", 90)
+        await eventually(
+            lambda iv=iv: interview_closed(supabase_stack, iv.interview_id), "the end", 90
+        )
 
     for name, iv in zip(names, interviews, strict=True):
         detail = await store.interview_detail(iv.interview_id)
@@ -255,7 +237,7 @@ async def test_three_interviews_at_once_on_one_worker_stay_apart(
         assert detail.interview.status is InterviewStatus.completed
         assert [a.transcript for a in detail.answers] == [words[name]]
         assert len(detail.questions) == 1
-        said = _rows(
+        said = rows(
             supabase_stack,
             "select text from transcript_messages where speaker = 'candidate' "
             f"and interview_id = '{iv.interview_id}'",
@@ -282,22 +264,20 @@ async def test_a_candidate_who_drops_and_rejoins_within_the_grace_window_carries
     await first.wait_until_agent("listening", timeout=60, after_speaking=True)
     await first.leave()  # the phone lost its connection
     await asyncio.sleep(2)
-    again = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(again)
-    await again.join()
+    again = await join_candidate(livekit_server, interview, candidates)
     await again.wait_until_agent("listening", timeout=30)
     await asyncio.sleep(1)
     await again.say("Back again, here is my answer.")
 
-    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview.interview_id), "the end", 60
+    )
     detail = await store.interview_detail(interview.interview_id)
 
     assert detail is not None
     assert detail.interview.status is InterviewStatus.completed
     assert [a.transcript for a in detail.answers] == ["Back again, here is my answer."]
-    kinds = _audit_kinds(supabase_stack, interview.interview_id)
+    kinds = audit_kinds(supabase_stack, interview.interview_id)
     assert kinds.index("candidate_left") < kinds.index("candidate_rejoined")
 
 
@@ -311,11 +291,7 @@ async def test_the_candidate_ends_the_interview_from_the_page(
     worker = start_worker(questions=3, SILENCE_CHECKIN_S="120", RECONNECT_GRACE_S="120")
     worker.realtime.set_scenario({"user_transcripts": ["My only answer."]})
     interview = await dispatch(livekit_server, store, worker, new_plan(question_count=3))
-    candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(candidate)
-    await candidate.join()
+    candidate = await join_candidate(livekit_server, interview, candidates)
     await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
     await candidate.say("My only answer.")
     await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
@@ -327,7 +303,9 @@ async def test_the_candidate_ends_the_interview_from_the_page(
     )
     await candidate.leave()
     # Ends well before the two-minute grace window a dropped connection would get.
-    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 30)
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview.interview_id), "the end", 30
+    )
     detail = await store.interview_detail(interview.interview_id)
 
     assert reply == "ended"
@@ -339,7 +317,7 @@ async def test_the_candidate_ends_the_interview_from_the_page(
         QuestionOutcome.answered,
         QuestionOutcome.skipped,
     ]
-    assert "candidate_ended" in _audit_kinds(supabase_stack, interview.interview_id)
+    assert "candidate_ended" in audit_kinds(supabase_stack, interview.interview_id)
 
 
 async def test_a_fatal_model_error_fails_the_interview_and_closes_the_room(
@@ -355,13 +333,11 @@ async def test_a_fatal_model_error_fails_the_interview_and_closes_the_room(
         {"responses": [[{"error": {"code": "insufficient_quota", "message": "quota exceeded"}}]]}
     )
     interview = await dispatch(livekit_server, store, worker, new_plan())
-    candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(candidate)
-    await candidate.join()
+    await join_candidate(livekit_server, interview, candidates)
 
-    await eventually(lambda: _closed(supabase_stack, interview.interview_id), "the end", 60)
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview.interview_id), "the end", 60
+    )
     final = await store.get_interview(interview.interview_id)
 
     assert final is not None

@@ -15,8 +15,10 @@ from tests.fixtures.agent import (
     WorkerStarter,
     dispatch,
     eventually,
+    interview_closed,
+    join_candidate,
     new_plan,
-    token,
+    rows,
 )
 
 pytestmark = pytest.mark.integration
@@ -25,21 +27,6 @@ ANSWERS = [
     "I would start with the logs and reproduce the failure.",
     "I split the migration into small steps behind a feature flag.",
 ]
-
-
-async def _closed(stack: SupabaseStack, interview_id: object) -> bool:
-    """The conductor's last act: session closed, room deleted, `interview_ended` audited."""
-    rows = _rows(
-        stack,
-        f"select 1 from audit_events where interview_id = '{interview_id}' "
-        "and kind = 'interview_ended'",
-    )
-    return bool(rows)
-
-
-def _rows(stack: SupabaseStack, sql: str) -> list[list[str]]:
-    out = stack.postgres.psql(sql)
-    return [line.split("|") for line in out.splitlines() if line]
 
 
 async def test_a_spoken_interview_is_run_scored_and_saved(
@@ -52,11 +39,7 @@ async def test_a_spoken_interview_is_run_scored_and_saved(
     worker = start_worker(questions=2)
     worker.realtime.set_scenario({"user_transcripts": ANSWERS})
     interview = await dispatch(livekit_server, store, worker, new_plan(question_count=2))
-    candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(candidate)
-    await candidate.join()
+    candidate = await join_candidate(livekit_server, interview, candidates)
 
     for words in ANSWERS:
         # The interviewer greets / asks, then listens: answer each question in turn.
@@ -64,7 +47,9 @@ async def test_a_spoken_interview_is_run_scored_and_saved(
         await candidate.say(words)
 
     await eventually(
-        lambda: _closed(supabase_stack, interview.interview_id), "the interview to close", 90
+        lambda: interview_closed(supabase_stack, interview.interview_id),
+        "the interview to close",
+        90,
     )
     final = await store.get_interview(interview.interview_id)
     assert final is not None
@@ -84,7 +69,7 @@ async def test_a_spoken_interview_is_run_scored_and_saved(
     assert all(a.scores.overall == 3.0 for a in detail.answers)
     assert sorted(f.ordinal or 0 for f in detail.feedback) == [1, 2]
     # The transcript holds both sides, in order, and the candidate's lines are what was said.
-    transcript = _rows(
+    transcript = rows(
         supabase_stack,
         "select speaker, text from transcript_messages "
         f"where interview_id = '{interview.interview_id}' order by started_at, id",

@@ -18,7 +18,13 @@ import pytest
 from devstack import LiveKitServer, SupabaseStack
 from interview.store import InterviewStatus, QuestionOutcome
 from interview.supabase_store import SupabaseStore
-from tests.fixtures.agent import Candidate, WorkerStarter, eventually
+from tests.fixtures.agent import (
+    Candidate,
+    WorkerStarter,
+    audit_kinds,
+    eventually,
+    interview_closed,
+)
 from tests.fixtures.token_server import TokenServer
 
 pytestmark = pytest.mark.integration
@@ -31,13 +37,6 @@ PLAN = {
     "mode": "screening",
     "question_count": 2,
 }
-
-
-def _audit(stack: SupabaseStack, interview_id: str) -> list[str]:
-    out = stack.postgres.psql(
-        f"select kind from audit_events where interview_id = '{interview_id}' order by id"
-    )
-    return out.split()
 
 
 async def test_a_new_agent_resumes_an_interview_whose_worker_died(
@@ -90,10 +89,11 @@ async def test_a_new_agent_resumes_an_interview_whose_worker_died(
         await asyncio.sleep(0.5)
         await candidate.say("The second answer.")
 
-        async def closed() -> bool:
-            return "interview_ended" in _audit(supabase_stack, interview_id)
-
-        await eventually(closed, "the resumed interview to end", timeout=90)
+        await eventually(
+            lambda: interview_closed(supabase_stack, interview_id),
+            "the resumed interview to end",
+            timeout=90,
+        )
         final = await store.interview_detail(interview_id)  # type: ignore[arg-type]
 
         assert final is not None
@@ -107,7 +107,7 @@ async def test_a_new_agent_resumes_an_interview_whose_worker_died(
             "The first answer.",
             "The second answer.",
         ]
-        kinds = _audit(supabase_stack, interview_id)
+        kinds = audit_kinds(supabase_stack, interview_id)
         assert kinds.count("agent_redispatched") == 1
         assert kinds.index("agent_left_live") < kinds.index("interview_resumed")
     finally:
@@ -142,7 +142,7 @@ async def test_an_invite_opened_after_the_agent_gave_up_waiting_gets_an_intervie
         interview_id = created["interview"]["id"]
 
         async def gave_up() -> bool:
-            return "agent_left_waiting" in _audit(supabase_stack, interview_id)
+            return "agent_left_waiting" in audit_kinds(supabase_stack, interview_id)
 
         await eventually(gave_up, "the first agent to stop waiting", timeout=30)
         # Past the moment a departed agent's dispatch could pass for one on its way.
@@ -156,14 +156,13 @@ async def test_an_invite_opened_after_the_agent_gave_up_waiting_gets_an_intervie
     await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
     await candidate.say("Sorry I am late, here is my answer.")
 
-    async def closed() -> bool:
-        return "interview_ended" in _audit(supabase_stack, interview_id)
-
-    await eventually(closed, "the interview to end", timeout=60)
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview_id), "the interview to end", timeout=60
+    )
     final = await store.interview_detail(interview_id)  # type: ignore[arg-type]
 
     assert still is not None and still.status is InterviewStatus.waiting
     assert final is not None and final.interview.status is InterviewStatus.completed
     assert [a.transcript for a in final.answers] == ["Sorry I am late, here is my answer."]
-    kinds = _audit(supabase_stack, interview_id)
+    kinds = audit_kinds(supabase_stack, interview_id)
     assert kinds.index("agent_left_waiting") < kinds.index("agent_dispatched")
