@@ -155,6 +155,10 @@ class Conductor:
                 close_on_disconnect=False,
             ),
             record=False,
+            # No remote session host: it would broadcast every session event (tool calls with
+            # their scores) to the room and let any participant read the chat history, inject
+            # input or switch the interviewer's audio off.
+            session_host=False,
         )
         self.ctx.room.local_participant.register_rpc_method(END_RPC, self._on_end_request)
         try:

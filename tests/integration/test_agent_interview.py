@@ -45,6 +45,8 @@ async def test_a_spoken_interview_is_run_scored_and_saved(
         # The interviewer greets / asks, then listens: answer each question in turn.
         await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
         await candidate.say(words)
+    # A candidate who tries to read the conversation (and its scores) gets nothing back.
+    await candidate.ask_for_the_chat_history()
 
     await eventually(
         lambda: interview_closed(supabase_stack, interview.interview_id),
@@ -59,6 +61,8 @@ async def test_a_spoken_interview_is_run_scored_and_saved(
     assert final.status is InterviewStatus.completed
     assert final.summary == "Offline rehearsal finished after 2 questions."
     assert final.started_at is not None and final.ended_at is not None
+    # Nothing of the agent's session (tool calls, scores, history) was sent into the room.
+    assert candidate.session_messages == []
     # The interviewer's voice reached the candidate.
     assert candidate.agent_frames > 100
     assert candidate.agent_loudest > 500
