@@ -100,6 +100,9 @@ class CandidateJoin(JoinGrant):
 
 class ObserverJoin(JoinGrant):
     interview_id: UUID
+    candidate_identity: str = Field(
+        description="The candidate's identity in the room: their transcript lines carry it"
+    )
 
 
 class Health(_Out):

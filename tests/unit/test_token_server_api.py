@@ -358,6 +358,8 @@ async def test_observer_tokens_are_hidden_subscribe_only_and_audited(
         False,
     )
     assert claims.video.room == new.room_name
+    # The page tells the candidate's transcript lines from the interviewer's by this identity.
+    assert body["candidate_identity"] == f"candidate-{new.id}"
     [audit] = store.audits
     assert audit.kind == "observer_join"
     assert audit.interview_id == new.id

@@ -197,4 +197,5 @@ async def observer_token(
         identity=identity,
         expires_in=ttl,
         interview_id=interview_id,
+        candidate_identity=tokens.candidate_identity(interview_id),
     )

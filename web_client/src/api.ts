@@ -90,6 +90,7 @@ export interface ObserverJoin {
   identity: string;
   expires_in: number;
   interview_id: string;
+  candidate_identity: string;
 }
 
 export interface CreatedInterview {

@@ -128,9 +128,8 @@ function LiveView({
   onEnd: () => Promise<void>;
 }) {
   const state = useConnectionState();
-  const { agent } = useVoiceAssistant();
   const [typed, setTyped] = useState<Line[]>([]);
-  const lines = useTranscriptLines(agent?.identity, typed);
+  const lines = useTranscriptLines(session.identity, typed);
   const reconnecting = state === ConnectionState.Reconnecting || state === ConnectionState.SignalReconnecting;
 
   return (

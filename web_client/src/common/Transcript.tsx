@@ -10,22 +10,24 @@ export interface Line {
 }
 
 /** Both sides of the conversation from the room's `lk.transcription` text streams. The agent
- * publishes the candidate's words on the candidate's behalf, so the sender identity says who
- * spoke. `extra` adds lines the room does not echo (the candidate's typed messages). */
-export function useTranscriptLines(agentIdentity: string | undefined, extra: Line[] = []): Line[] {
+ * publishes the candidate's words on the candidate's behalf, so a stream sent as the candidate
+ * is the candidate's and every other one is the interviewer's: lines of an interviewer that
+ * was replaced mid-interview keep their speaker. `extra` adds lines the room does not echo
+ * (the candidate's typed messages). */
+export function useTranscriptLines(candidateIdentity: string, extra: Line[] = []): Line[] {
   const streams = useTranscriptions();
   return useMemo(() => {
     const lines: Line[] = streams
       .filter((s) => s.text.trim() !== "")
       .map((s) => ({
         id: s.streamInfo.attributes?.["lk.segment_id"] ?? s.streamInfo.id,
-        who: s.participantInfo.identity === agentIdentity ? "interviewer" : "candidate",
+        who: s.participantInfo.identity === candidateIdentity ? "candidate" : "interviewer",
         text: s.text,
         at: s.streamInfo.timestamp,
         final: s.streamInfo.attributes?.["lk.transcription_final"] !== "false",
       }));
     return [...lines, ...extra].sort((a, b) => a.at - b.at);
-  }, [streams, agentIdentity, extra]);
+  }, [streams, candidateIdentity, extra]);
 }
 
 export function Transcript({

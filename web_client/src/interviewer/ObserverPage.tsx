@@ -1,4 +1,4 @@
-import { RoomAudioRenderer, RoomContext, StartAudio, useConnectionState, useVoiceAssistant } from "@livekit/components-react";
+import { RoomAudioRenderer, RoomContext, StartAudio, useConnectionState } from "@livekit/components-react";
 import { ConnectionState, Room } from "livekit-client";
 import { useEffect, useState } from "react";
 import { ApiError, ENDED, api, overall, type InterviewDetail } from "../api";
@@ -61,12 +61,14 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
 function LiveRoom({ apiKey, id, detail }: { apiKey: string; id: string; detail: InterviewDetail }) {
   const [room] = useState(() => new Room({ adaptiveStream: true }));
   const [problem, setProblem] = useState<string | null>(null);
+  const [candidateIdentity, setCandidateIdentity] = useState<string | null>(null);
   useEffect(() => {
     let cancelled = false;
     (async () => {
       try {
         const grant = await api.observerToken(apiKey, id);
         if (cancelled) return;
+        setCandidateIdentity(grant.candidate_identity);
         await room.connect(grant.livekit_url, grant.token);
       } catch (err) {
         if (cancelled) return;
@@ -94,7 +96,9 @@ function LiveRoom({ apiKey, id, detail }: { apiKey: string; id: string; detail: 
           <h2 className="section-title">Current question</h2>
           <p>{current ? `${current.ordinal}. ${current.text}` : "Not asked yet."}</p>
         </div>
-        <ObserverTranscript name={detail.interview.plan.candidate_name} />
+        {candidateIdentity && (
+          <ObserverTranscript name={detail.interview.plan.candidate_name} candidateIdentity={candidateIdentity} />
+        )}
       </section>
     </RoomContext.Provider>
   );
@@ -116,9 +120,8 @@ function ObserverConnection() {
   );
 }
 
-function ObserverTranscript({ name }: { name: string }) {
-  const { agent } = useVoiceAssistant();
-  const lines = useTranscriptLines(agent?.identity);
+function ObserverTranscript({ name, candidateIdentity }: { name: string; candidateIdentity: string }) {
+  const lines = useTranscriptLines(candidateIdentity);
   return <Transcript lines={lines} candidateLabel={name} empty="Nothing said yet." />;
 }
 
