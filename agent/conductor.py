@@ -160,6 +160,8 @@ class Conductor:
             # input or switch the interviewer's audio off.
             session_host=False,
         )
+        # Deaf until the interviewer can be heard; see _wait_until_it_can_be_heard.
+        session.input.set_audio_enabled(False)
         self.ctx.room.local_participant.register_rpc_method(END_RPC, self._on_end_request)
         try:
             await asyncio.wait_for(
@@ -176,8 +178,38 @@ class Conductor:
                 await self.session.aclose()
             return
 
+        await self._wait_until_it_can_be_heard()
+        session.input.set_audio_enabled(True)
         self._begin()
         await self._done.wait()
+
+    async def _wait_until_it_can_be_heard(self) -> None:
+        """Until someone (the candidate, or an observer) subscribes to the interviewer's voice.
+
+        livekit-agents' room audio output waits for that first subscription inside each frame's
+        capture, on a future it does not shield. A reply interrupted during that wait (the
+        candidate talking as they join, before their page has subscribed) cancels the future
+        itself, and from then on every reply's audio is dropped: the interviewer stays silent
+        for the whole interview while the tools go on. So no reply may start before the
+        subscription: the session listens only once it is there (bounded: a client that never
+        subscribes still gets its interview, greeted by text)."""
+        sink = self.session.output.audio
+        while sink is not None and not isinstance(
+            getattr(sink, "subscribed", None), asyncio.Future
+        ):
+            sink = sink.next_in_chain
+        if sink is None:
+            return
+        subscribed: asyncio.Future[None] = sink.subscribed  # type: ignore[attr-defined]
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(subscribed), timeout=self.settings.audio_subscription_timeout_s
+            )
+        except TimeoutError:
+            log.warning(
+                "nobody subscribed to the interviewer's voice; starting", extra=self._extra()
+            )
+            self._audit("voice_not_subscribed")
 
     def _begin(self) -> None:
         now = self.state.now()

@@ -44,6 +44,9 @@ class AgentSettings(ServiceSettings):
 
     # ---- interview timing (seconds) --------------------------------------------------------
     candidate_join_timeout_s: float = Field(default=600, gt=0)
+    # How long the interviewer waits, once the candidate is in, for someone to subscribe to its
+    # voice before it starts listening and greets anyway.
+    audio_subscription_timeout_s: float = Field(default=10, gt=0)
     wrap_up_lead_s: float = Field(default=60, ge=0)
     silence_checkin_s: float = Field(default=20, gt=0)
     silence_max_checkins: int = Field(default=2, ge=0)

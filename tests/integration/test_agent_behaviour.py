@@ -281,6 +281,37 @@ async def test_a_candidate_who_drops_and_rejoins_within_the_grace_window_carries
     assert kinds.index("candidate_left") < kinds.index("candidate_rejoined")
 
 
+async def test_a_candidate_who_talks_before_hearing_the_interviewer_still_hears_it(
+    livekit_server: LiveKitServer,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    """The candidate's page is still subscribing to the interviewer's voice while the candidate
+    is already talking (seen in Chromium: the microphone is live before the join). A reply
+    interrupted then, before anyone subscribed, left livekit-agents' room audio output unable
+    to play anything again: the interview ran to the end with a silent interviewer."""
+    worker = start_worker(questions=2, SILENCE_CHECKIN_S="120")
+    worker.realtime.set_scenario({"user_transcripts": ["Hello, can you hear me?"]})
+    interview = await dispatch(livekit_server, store, worker, new_plan(question_count=2))
+    candidate = Candidate(
+        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+    )
+    candidates.append(candidate)
+    await candidate.join(auto_subscribe=False)
+    await candidate.say("Hello, can you hear me? I am here and ready to start the interview.")
+    await asyncio.sleep(1.0)
+    assert candidate.agent_frames == 0  # not subscribed yet: nothing could be heard
+    candidate.subscribe_to_the_interviewer()
+
+    await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
+    await eventually(lambda: _loud(candidate), "the interviewer's voice", 10)
+
+
+async def _loud(candidate: Candidate) -> bool:
+    return candidate.agent_frames_loud > 25  # half a second of voice
+
+
 async def test_the_candidate_ends_the_interview_from_the_page(
     livekit_server: LiveKitServer,
     supabase_stack: SupabaseStack,
