@@ -294,11 +294,7 @@ async def test_a_candidate_who_talks_before_hearing_the_interviewer_still_hears_
     worker = start_worker(questions=2, SILENCE_CHECKIN_S="120")
     worker.realtime.set_scenario({"user_transcripts": ["Hello, can you hear me?"]})
     interview = await dispatch(livekit_server, store, worker, new_plan(question_count=2))
-    candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
-    )
-    candidates.append(candidate)
-    await candidate.join(auto_subscribe=False)
+    candidate = await join_candidate(livekit_server, interview, candidates, auto_subscribe=False)
     await candidate.say("Hello, can you hear me? I am here and ready to start the interview.")
     await asyncio.sleep(1.0)
     assert candidate.agent_frames == 0  # not subscribed yet: nothing could be heard
