@@ -31,7 +31,7 @@ def scratch(supabase_stack: SupabaseStack) -> Iterator[str]:
 
 
 def _write(store: SupabaseStore, table: str, row: dict[str, object]) -> None:
-    store._enqueue(Op(table=table, kind="upsert", row=row, key=("id",)))
+    store.writer.submit(Op(table=table, kind="upsert", row=row, key=("id",)))
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
