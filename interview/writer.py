@@ -122,6 +122,9 @@ class Writer:
     def submit(self, op: Op) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
+        self._push(op)
+
+    def _push(self, op: Op) -> None:
         self._queue.append(op)
         self.stats.enqueued += 1
         self._idle.clear()
@@ -319,12 +322,13 @@ class Writer:
                 "supabase refused a write; parked in the outbox as a dead letter",
                 extra={**op.describe(), "code": failure.code, "error": failure.message},
             )
-            if self._on_parked is None or op.op_id in self._derived or self._closed:
+            if self._on_parked is None or op.op_id in self._derived:
                 continue
             extra_op = self._on_parked(op, failure)
             if extra_op is not None:
                 self._derived.add(extra_op.op_id)
-                self.submit(extra_op)
+                # Also while closing: what the final flush cannot send is kept in the outbox.
+                self._push(extra_op)
 
     # ---- delivery ------------------------------------------------------------------------
 

@@ -160,3 +160,14 @@ async def test_a_parked_write_is_reported_once_and_a_refused_report_does_not_loo
 
     assert reports == [(1, "23503")]
     assert (counts.live, counts.dead) == (0, 2)
+
+
+async def test_a_write_parked_while_closing_is_still_reported(tmp_path: Path) -> None:
+    send = FakeSend()
+    send.refuse = {1}
+    writer = await _writer(tmp_path, send, on_parked=lambda op, f: _op(100, table="audit_events"))
+
+    writer.submit(_op(1))
+    await writer.aclose(5)  # the refusal happens during close's own flush
+
+    assert 100 in send.landed
