@@ -43,14 +43,6 @@ log = logging.getLogger("agent.job")
 StoreFactory = Callable[[AgentSettings, Path], SupabaseStore]
 
 
-def default_store_factory(settings: AgentSettings, outbox: Path) -> SupabaseStore:
-    return open_store(
-        settings.supabase_url,
-        settings.supabase_service_role_key.get_secret_value(),
-        outbox_path=outbox,
-    )
-
-
 async def load_pool(
     store: Store, meta: InterviewMetadata, *, timeout: float = 5.0
 ) -> list[BankQuestion]:
@@ -90,7 +82,7 @@ async def run_interview(
     ctx: JobContext,
     settings: AgentSettings,
     *,
-    store_factory: StoreFactory = default_store_factory,
+    store_factory: StoreFactory = open_store,
 ) -> None:
     extra = {"room": ctx.room.name, "job_id": ctx.job.id}
     try:

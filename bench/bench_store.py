@@ -24,8 +24,11 @@ from statistics import quantiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pydantic import SecretStr
+
 from devstack import SupabaseStack
 from interview.contract import InterviewPlan
+from interview.settings import ServiceSettings
 from interview.store import (
     Answer,
     AskedQuestion,
@@ -168,7 +171,15 @@ async def bench_outage(store: SupabaseStore, stack: SupabaseStack, rows: int) ->
 
 
 async def run(stack: SupabaseStack, outbox_path: Path, rows: int) -> None:
-    store = open_store(stack.url, stack.service_role_key, outbox_path, retry_cap=0.5)
+    store = open_store(
+        ServiceSettings(
+            _env_file=None,  # type: ignore[call-arg]
+            supabase_url=stack.url,
+            supabase_service_role_key=SecretStr(stack.service_role_key),
+        ),
+        outbox_path,
+        retry_cap=0.5,
+    )
     await store.start()
     try:
         await bench_enqueue(store, rows)

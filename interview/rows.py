@@ -42,13 +42,23 @@ NATURAL_KEYS: dict[Table, tuple[str, ...]] = {
     Table.interviews: ("id",),
 }
 
-# A status moves forward only: `live` from `waiting`; an end from `waiting` or `live`. So a
-# replayed or late status write never reopens an ended interview, and the first end wins.
+# Which statuses each status write may replace (see `Store.record_status`): `live` only
+# `waiting`; an end `waiting` or `live`; and the agent's own ends, `completed` and `failed`, also
+# replace `abandoned`, which is only the token server's inference from the room closing (the
+# agent deletes the room as it finishes, so LiveKit's room_finished webhook often lands first).
 _NOT_ENDED = (InterviewStatus.waiting.value, InterviewStatus.live.value)
 _STATUS_FROM: dict[InterviewStatus, tuple[str, ...]] = {
     InterviewStatus.waiting: (InterviewStatus.waiting.value,),
     InterviewStatus.live: (InterviewStatus.waiting.value,),
+    InterviewStatus.completed: (*_NOT_ENDED, InterviewStatus.abandoned.value),
+    InterviewStatus.failed: (*_NOT_ENDED, InterviewStatus.abandoned.value),
 }
+
+
+def replaceable_by(status: InterviewStatus) -> frozenset[InterviewStatus]:
+    """The statuses a write of `status` replaces; any other current status stays."""
+    return frozenset(InterviewStatus(s) for s in _STATUS_FROM.get(status, _NOT_ENDED))
+
 
 # Namespace for audit event ids derived from a dedupe key.
 _AUDIT_NAMESPACE = uuid.UUID("6f1c1e84-52b9-4d0e-9d55-4c1f1a2b7e31")

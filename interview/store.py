@@ -222,8 +222,20 @@ class Store(Protocol):
         at: datetime,
         summary: str | None = None,
     ) -> None:
-        """Statuses move forward only: `live` from `waiting`, an end from `waiting` or `live`;
-        the first end wins, and a late or replayed write never reopens an interview."""
+        """Statuses move forward only, so a late or replayed write never reopens an interview:
+
+        - `live` replaces `waiting` only;
+        - an end (`completed`, `abandoned`, `failed`, `cancelled`) replaces `waiting` or `live`;
+        - the agent's own ends, `completed` (with its summary) and `failed`, also replace
+          `abandoned`: that one is the token server's inference from LiveKit's room_finished
+          webhook, which races the agent's last writes because the agent deletes the room as
+          it finishes;
+        - otherwise the first end stands: `abandoned` never replaces another end, `cancelled`
+          (an interviewer's call on a running interview) replaces no end, and of `completed`
+          and `failed` whichever landed first stays.
+
+        A write that may not replace the current status changes nothing (not its times, not
+        its summary)."""
         ...
 
     def record_question(self, question: AskedQuestion) -> None:

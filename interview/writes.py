@@ -188,7 +188,9 @@ class Failure:
 _TRANSIENT_SQLSTATE_CLASSES = {"08", "53", "57", "58", "40", "XX"}
 # Configuration problems (a wrong key, missing grants) are fixed by people, not by dropping
 # writes: keep them in the outbox and keep retrying with backoff.
-_TRANSIENT_SQLSTATES = {"55P03", "42501"}
+# An undefined table or column: a migration has not run yet (or PostgREST has not reloaded its
+# schema cache), which time fixes; parking these would drop every write of a rolling deploy.
+_TRANSIENT_SQLSTATES = {"55P03", "42501", "42P01", "42703"}
 
 
 def classify(exc: BaseException) -> Failure:
@@ -213,8 +215,9 @@ def _api_error_is_transient(code: str) -> bool:
         return status >= 500 or status in {401, 403, 408, 425, 429}
     if code.startswith("PGRST"):
         number = code[5:]
-        # PGRST0xx: cannot reach the database; PGRST3xx: JWT problems (configuration).
-        return number.startswith(("0", "3"))
+        # PGRST0xx: cannot reach the database; PGRST2xx: the schema cache lacks a table, column
+        # or relation (a migration not applied yet); PGRST3xx: JWT problems (configuration).
+        return number.startswith(("0", "2", "3"))
     if len(code) == 5:
         return code[:2] in _TRANSIENT_SQLSTATE_CLASSES or code in _TRANSIENT_SQLSTATES
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 from fastapi import FastAPI
@@ -48,9 +49,10 @@ def build_livekit(settings: Settings) -> api.LiveKitAPI:
 
 
 def default_store_factory(settings: Settings) -> Store:
-    from token_server.store import build_store
+    from interview.supabase_store import open_store
 
-    return build_store(settings)
+    outbox_dir = settings.outbox_dir or Path(".local/outbox")
+    return open_store(settings, outbox_dir / "token_server.sqlite3")
 
 
 def create_app(

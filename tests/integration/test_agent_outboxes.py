@@ -12,7 +12,7 @@ from devstack import SupabaseStack
 from devstack.proc import free_port
 from interview.store import Answer, AskedQuestion, Scores
 from interview.supabase_store import SupabaseStore, open_store
-from tests.fixtures.store import new_interview
+from tests.fixtures.store import new_interview, store_settings
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 async def _strand(supabase_stack: SupabaseStack, path: Path, *writes: object) -> None:
     """Writes made by a job whose Supabase was unreachable until it shut down."""
     unreachable = open_store(
-        f"http://127.0.0.1:{free_port()}", supabase_stack.service_role_key, path, retry_cap=0.2
+        store_settings(f"http://127.0.0.1:{free_port()}", supabase_stack.service_role_key),
+        path,
+        retry_cap=0.2,
     )
     await unreachable.start()
     for write in writes:
@@ -56,7 +58,7 @@ async def test_a_stranded_outbox_is_replayed_and_removed(
     await _strand(supabase_stack, busy, question)
 
     async def open_real(path: Path) -> SupabaseStore:
-        real = open_store(supabase_stack.url, supabase_stack.service_role_key, path)
+        real = open_store(store_settings(supabase_stack.url, supabase_stack.service_role_key), path)
         await real.start()
         return real
 
@@ -88,7 +90,7 @@ async def test_an_outbox_of_refused_writes_is_set_aside(
     await _strand(supabase_stack, path, orphan_answer)
 
     async def open_real(p: Path) -> SupabaseStore:
-        real = open_store(supabase_stack.url, supabase_stack.service_role_key, p)
+        real = open_store(store_settings(supabase_stack.url, supabase_stack.service_role_key), p)
         await real.start()
         return real
 

@@ -498,4 +498,8 @@ async def test_the_agent_leaving_a_live_interview_is_recorded(
 async def test_ready_checks_the_store_and_livekit(http: httpx.AsyncClient) -> None:
     resp = await http.get("/ready")
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"status": "ready", "checks": {"store": "ok", "livekit": "ok"}}
+    assert resp.json() == {
+        "status": "ready",
+        "checks": {"store": "ok", "livekit": "ok"},
+        "dead_letters": 0,
+    }

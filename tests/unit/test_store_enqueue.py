@@ -22,6 +22,7 @@ from interview.store import (
     TranscriptMessage,
 )
 from interview.supabase_store import open_store
+from tests.fixtures.store import store_settings
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +33,9 @@ async def test_writes_to_an_unreachable_supabase_end_up_in_the_outbox(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "outbox.sqlite3"
-    store = open_store(f"http://127.0.0.1:{free_port()}", "key", path, retry_cap=0.1)
+    store = open_store(
+        store_settings(f"http://127.0.0.1:{free_port()}", "key"), path, retry_cap=0.1
+    )
     await store.start()
     iid = uuid.uuid4()
 
@@ -91,7 +94,9 @@ async def test_writes_to_an_unreachable_supabase_end_up_in_the_outbox(
 
 
 async def test_a_closed_store_refuses_writes(tmp_path: Path) -> None:
-    store = open_store(f"http://127.0.0.1:{free_port()}", "key", tmp_path / "o.sqlite3")
+    store = open_store(
+        store_settings(f"http://127.0.0.1:{free_port()}", "key"), tmp_path / "o.sqlite3"
+    )
     await store.start()
     await store.aclose(timeout=0.1)
 

@@ -41,7 +41,10 @@ def test_an_interview_row_maps_back_to_the_model() -> None:
     ("status", "column", "allowed_from"),
     [
         (InterviewStatus.live, "started_at", ("waiting",)),
-        (InterviewStatus.completed, "ended_at", ("waiting", "live")),
+        # The agent's own ends replace the webhook's `abandoned` (see Store.record_status).
+        (InterviewStatus.completed, "ended_at", ("waiting", "live", "abandoned")),
+        (InterviewStatus.failed, "ended_at", ("waiting", "live", "abandoned")),
+        (InterviewStatus.abandoned, "ended_at", ("waiting", "live")),
         (InterviewStatus.cancelled, "ended_at", ("waiting", "live")),
     ],
 )

@@ -140,7 +140,15 @@ def test_an_op_survives_its_json_form() -> None:
         (APIError({"code": "23514", "message": "check"}), False, "23514"),
         (APIError({"code": "23503", "message": "fk"}), False, "23503"),
         (APIError({"code": "22P02", "message": "bad uuid"}), False, "22P02"),
-        (APIError({"code": "PGRST204", "message": "no column"}), False, "PGRST204"),
+        # The schema cache lacks a column, table or relation: a migration has not run yet.
+        (APIError({"code": "PGRST204", "message": "no column"}), True, "PGRST204"),
+        (APIError({"code": "PGRST205", "message": "no table"}), True, "PGRST205"),
+        (APIError({"code": "PGRST200", "message": "no relationship"}), True, "PGRST200"),
+        (APIError({"code": "42P01", "message": "undefined table"}), True, "42P01"),
+        (APIError({"code": "42703", "message": "undefined column"}), True, "42703"),
+        # Other requests PostgREST refuses stay permanent.
+        (APIError({"code": "PGRST102", "message": "bad body"}), False, "PGRST102"),
+        (APIError({"code": "42601", "message": "syntax"}), False, "42601"),
         (APIError({"code": "400", "message": "Bad Request"}), False, "400"),
         (APIError({"code": "429", "message": "Too Many"}), True, "429"),
     ],
