@@ -37,6 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
+from realtime_local import audio
 from realtime_local.brain import Brain, EchoBrain, RehearsalBrain, ResponseContext
 from realtime_local.scenario import Scenario, ScenarioError, Step
 from realtime_local.session import RealtimeSession
@@ -229,8 +230,13 @@ class RealtimeServer:
             return list(turn.steps)
         return self.brain.plan(ctx)
 
-    def next_user_transcript(self, duration_ms: float, instructions: str | None = None) -> str:
-        words = self.scenario.next_user_transcript(instructions)
+    def next_user_transcript(self, pcm: bytes) -> str:
+        """What the user said in a committed turn, as far as its audio tells (see scenario)."""
+        scenario = self.scenario
+        tones = scenario.signature_tones
+        tone = audio.find_signature(pcm, tones) if tones else None
+        words = scenario.next_user_transcript(tone)
+        duration_ms = audio.bytes_to_ms(len(pcm))
         return words if words is not None else f"[speech {duration_ms / 1000:.1f} s]"
 
     def _initial_faults(self) -> Faults:

@@ -405,9 +405,9 @@ class RealtimeSession:
 
     async def _commit(self, item_id: str, event_id: str | None) -> None:
         duration_ms = audio.bytes_to_ms(len(self.buffer))
+        transcript = self.server.next_user_transcript(bytes(self.buffer))
         self.buffer.clear()
         self.buffer_start_ms = self.input_ms
-        transcript = self.server.next_user_transcript(duration_ms, self.config.get("instructions"))
         item = Item(
             data={
                 "id": item_id,
