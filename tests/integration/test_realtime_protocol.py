@@ -25,7 +25,7 @@ from realtime_local import (
     Turn,
     Wait,
 )
-from realtime_local.audio import speak
+from realtime_local.audio import SIGNATURE_TONES_HZ, speak, with_signature
 from tests.fixtures.realtime import ServerFactory, raw_client, silence, validate_server_event
 
 pytestmark = pytest.mark.integration
@@ -393,3 +393,43 @@ async def test_transcript_delay_is_an_option_and_reset_restores_it(
     server.reset()
     assert server.faults.transcript_delay_ms == 250
     assert RealtimeServer(transcript_delay_ms=40).faults.transcript_delay_ms == 40
+
+
+async def test_what_a_session_hears_follows_the_signature_in_its_audio(
+    realtime_server: RealtimeServer,
+) -> None:
+    alice, bruno = SIGNATURE_TONES_HZ[:2]
+    realtime_server.scenario = Scenario(
+        user_transcripts=["no signature"],
+        user_transcripts_by_tone={alice: ["Alice's words."], bruno: ["Bruno's words."]},
+    )
+    speech = speak("My name is Alice and this is my answer.")
+
+    async def one_turn(pcm: bytes) -> str:
+        async with raw_client(realtime_server.base_url) as c:
+            await c.recv()
+            await c.send(
+                {
+                    "type": "session.update",
+                    "session": {
+                        "type": "realtime",
+                        "instructions": "You interview Alice Archer.",
+                        "audio": {
+                            "input": {
+                                "transcription": {"model": "whisper-1"},
+                                "turn_detection": None,
+                            }
+                        },
+                    },
+                }
+            )
+            await c.until("session.updated")
+            await c.send(_append(pcm))
+            await c.send({"type": "input_audio_buffer.commit"})
+            got = await c.until("conversation.item.input_audio_transcription.completed")
+            return str(got[-1]["transcript"])
+
+    # The session is Alice's either way; only the audio says who spoke.
+    assert await one_turn(with_signature(speech, alice)) == "Alice's words."
+    assert await one_turn(with_signature(speech, bruno)) == "Bruno's words."
+    assert await one_turn(speech) == "no signature"
