@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--response-delay", type=float, default=0.0, help="seconds before replies")
     p.add_argument("--refuse-for", type=float, default=0.0, help="refuse connections this long")
     p.add_argument("--drop-mid-response", type=int, default=0, help="drop this many replies")
+    p.add_argument(
+        "--transcript-delay-ms",
+        type=float,
+        default=0.0,
+        help="send each user transcript this long after its commit (after the reply starts)",
+    )
     p.add_argument("--no-espeak", action="store_true", help="synthetic tones instead of speech")
     return p.parse_args(argv)
 
@@ -44,6 +50,7 @@ async def serve(args: argparse.Namespace) -> None:
         rehearsal_questions=args.questions,
         use_espeak=not args.no_espeak,
         max_log_events=20_000,
+        transcript_delay_ms=args.transcript_delay_ms,
     )
     server = RealtimeServer(options)
     if args.scenario is not None:

@@ -174,3 +174,55 @@ class EnergyVad:
                     events.append(VadEvent("stopped", self._pos_ms - self._quiet_ms))
         self._pending = data[n_frames * self._frame_bytes :]
         return events
+
+
+# -- who is speaking: a tone signature mixed into a test candidate's speech -------------------
+#
+# There is no speech recogniser here, so what the server "hears" in a committed user turn is
+# read from the audio itself: each test speaker mixes a steady tone at a frequency of its own
+# into its speech (`with_signature`), and the server finds which registered frequency the turn
+# carries (`find_signature`). Audio from another room then yields that room's words, so a test
+# comparing stored answers with each candidate's own words catches crossed audio. The tones sit
+# above most of espeak's speech energy and below what Opus wideband keeps (8 kHz).
+SIGNATURE_TONES_HZ = (4400.0, 5000.0, 5600.0, 6200.0, 6800.0)  # one per test speaker
+SIGNATURE_LEVEL = 0.08  # tone amplitude, full scale 1.0
+# tone power over the band's median power: plain espeak speech stays under 10, a signature
+# mixed in at SIGNATURE_LEVEL scores in the thousands
+SIGNATURE_MIN_SNR = 50.0
+
+
+def with_signature(pcm: bytes, tone_hz: float, level: float = SIGNATURE_LEVEL) -> bytes:
+    """`pcm` (PCM16 24 kHz) with a steady `tone_hz` sine mixed in where it is not silent."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64)
+    t = np.arange(samples.size, dtype=np.float64) / SAMPLE_RATE
+    tone = level * 32767 * np.sin(2 * np.pi * tone_hz * t)
+    mixed = np.clip(samples + tone, -32768, 32767)
+    return mixed.astype("<i2").tobytes()
+
+
+def signature_strengths(pcm: bytes, tones_hz: list[float]) -> dict[float, float]:
+    """Each tone's power in `pcm` over the median power of the 600 Hz band around it."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64)
+    n = 4096  # ~5.9 Hz bins at 24 kHz; frames averaged (Welch) so speech bursts even out
+    if samples.size < n or not tones_hz:
+        return {tone: 0.0 for tone in tones_hz}
+    window = np.hanning(n)
+    frames = [samples[i : i + n] * window for i in range(0, samples.size - n + 1, n // 2)]
+    power = np.mean([np.abs(np.fft.rfft(f)) ** 2 for f in frames], axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    out: dict[float, float] = {}
+    for tone in tones_hz:
+        peak = power[np.abs(freqs - tone) <= 12].max(initial=0.0)
+        band = power[(np.abs(freqs - tone) <= 300) & (np.abs(freqs - tone) > 40)]
+        floor = float(np.median(band)) if band.size else 0.0
+        out[tone] = float(peak / floor) if floor > 0 else (float("inf") if peak > 0 else 0.0)
+    return out
+
+
+def find_signature(pcm: bytes, tones_hz: list[float]) -> float | None:
+    """The registered tone `pcm` carries most strongly, if any carries one clearly."""
+    strengths = signature_strengths(pcm, tones_hz)
+    if not strengths:
+        return None
+    best = max(strengths, key=lambda tone: strengths[tone])
+    return best if strengths[best] >= SIGNATURE_MIN_SNR else None

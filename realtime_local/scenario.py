@@ -3,6 +3,10 @@
 A `Scenario` is a list of `Turn`s, one per response the client asks for (by `response.create`
 or by server-side turn detection), plus the words the user said in each committed audio turn
 (there is no offline speech recogniser, so the test, which knows what it spoke, supplies them).
+Words are found by what the audio carries: a turn whose audio carries a registered signature
+tone (see `realtime_local.audio.with_signature`) takes the next words registered for that tone
+(`user_transcripts_by_tone`), so audio that crossed into another room is heard as the words of
+the room it came from; a turn without one takes the next of `user_transcripts`.
 Once the script is used up, the server's default brain answers (an echo, or the rehearsal
 interviewer). The script position is shared by every connection of the server, so a script can
 span a dropped socket and the reconnection that follows.
@@ -24,7 +28,8 @@ The same script can be written as JSON (for the subprocess mode's control endpoi
     {"responses": [[{"say": "Hi"}], [{"call": "fetch_next_question", "arguments": {}}],
                    [{"drop": {"after_s": 0.2}}, {"say": "cut off"}],
                    [{"error": {"code": "rate_limit_exceeded", "message": "slow down"}}]],
-     "user_transcripts": ["I led the migration."]}
+     "user_transcripts": ["I led the migration."],
+     "user_transcripts_by_tone": {"5000": ["Alice's answer."], "5600": ["Bruno's answer."]}}
 """
 
 from __future__ import annotations
@@ -138,12 +143,12 @@ class Scenario:
 
     responses: list[Turn] = field(default_factory=list)
     user_transcripts: list[str] = field(default_factory=list)
-    # Words per session: a session whose instructions contain the key (a candidate's name,
-    # say) takes its user turns from that list, so concurrent sessions stay apart.
-    user_transcripts_for: dict[str, list[str]] = field(default_factory=dict)
+    # Words per speaker: a turn whose audio carries this signature tone (Hz) takes its words
+    # from that list, wherever the audio arrived.
+    user_transcripts_by_tone: dict[float, list[str]] = field(default_factory=dict)
     _next_response: int = 0
     _next_transcript: int = 0
-    _next_for: dict[str, int] = field(default_factory=dict)
+    _next_by_tone: dict[float, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def next_turn(self) -> Turn | None:
@@ -154,15 +159,20 @@ class Scenario:
             self._next_response += 1
             return turn
 
-    def next_user_transcript(self, instructions: str | None = None) -> str | None:
+    @property
+    def signature_tones(self) -> list[float]:
+        return list(self.user_transcripts_by_tone)
+
+    def next_user_transcript(self, tone_hz: float | None = None) -> str | None:
+        """The words of the next turn: by the signature tone the audio carried, else in order."""
         with self._lock:
-            for key, words_for in self.user_transcripts_for.items():
-                if instructions and key in instructions:
-                    i = self._next_for.get(key, 0)
-                    if i >= len(words_for):
-                        return None
-                    self._next_for[key] = i + 1
-                    return words_for[i]
+            if tone_hz is not None and tone_hz in self.user_transcripts_by_tone:
+                words_for = self.user_transcripts_by_tone[tone_hz]
+                i = self._next_by_tone.get(tone_hz, 0)
+                if i >= len(words_for):
+                    return None
+                self._next_by_tone[tone_hz] = i + 1
+                return words_for[i]
             if self._next_transcript >= len(self.user_transcripts):
                 return None
             words = self.user_transcripts[self._next_transcript]
@@ -181,7 +191,7 @@ class Scenario:
     def from_dict(cls, raw: Mapping[str, Any]) -> Scenario:
         if not isinstance(raw, Mapping):
             raise ScenarioError("a scenario must be a JSON object")
-        unknown = set(raw) - {"responses", "user_transcripts", "user_transcripts_for"}
+        unknown = set(raw) - {"responses", "user_transcripts", "user_transcripts_by_tone"}
         if unknown:
             raise ScenarioError(f"unknown scenario keys {sorted(unknown)!r}")
         turns_raw = raw.get("responses", [])
@@ -195,20 +205,26 @@ class Scenario:
         words = raw.get("user_transcripts", [])
         if not isinstance(words, Sequence) or isinstance(words, str):
             raise ScenarioError("'user_transcripts' must be a list of strings")
-        per_session = raw.get("user_transcripts_for", {})
-        if not isinstance(per_session, Mapping) or not all(
-            isinstance(v, Sequence) and not isinstance(v, str) for v in per_session.values()
+        by_tone_raw = raw.get("user_transcripts_by_tone", {})
+        if not isinstance(by_tone_raw, Mapping) or not all(
+            isinstance(v, Sequence) and not isinstance(v, str) for v in by_tone_raw.values()
         ):
-            raise ScenarioError("'user_transcripts_for' must map keys to lists of strings")
+            raise ScenarioError("'user_transcripts_by_tone' must map tones to lists of strings")
+        try:
+            by_tone = {float(k): [str(w) for w in v] for k, v in by_tone_raw.items()}
+        except ValueError as exc:
+            raise ScenarioError("'user_transcripts_by_tone' keys must be frequencies") from exc
         return cls(
             responses=turns,
             user_transcripts=[str(w) for w in words],
-            user_transcripts_for={str(k): [str(w) for w in v] for k, v in per_session.items()},
+            user_transcripts_by_tone=by_tone,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "responses": [[_step_to_dict(s) for s in t.steps] for t in self.responses],
             "user_transcripts": list(self.user_transcripts),
-            "user_transcripts_for": {k: list(v) for k, v in self.user_transcripts_for.items()},
+            "user_transcripts_by_tone": {
+                str(k): list(v) for k, v in self.user_transcripts_by_tone.items()
+            },
         }

@@ -16,7 +16,8 @@ As a subprocess: `python -m realtime_local --port N [--rehearsal]` (see __main__
 Endpoints: `GET /v1/realtime?model=...` (also `/realtime`) upgrades to the protocol;
 `GET /health`; and for tests driving a subprocess, `GET /_control/events?direction=client`,
 `PUT /_control/scenario` (a scenario as JSON, see realtime_local.scenario),
-`PUT /_control/faults` (fields of `Faults`), `POST /_control/reset`.
+`PUT /_control/faults` (fields of `Faults`, e.g. `{"transcript_delay_ms": 800}` to deliver user
+transcripts late from the next commit on), `POST /_control/reset`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
+from realtime_local import audio
 from realtime_local.brain import Brain, EchoBrain, RehearsalBrain, ResponseContext
 from realtime_local.scenario import Scenario, ScenarioError, Step
 from realtime_local.session import RealtimeSession
@@ -55,6 +57,7 @@ class ServerOptions:
     rehearsal_questions: int = 3
     api_key: str | None = None  # when set, the bearer token must match it
     max_log_events: int = 200_000
+    transcript_delay_ms: float = 0.0  # the starting value of `Faults.transcript_delay_ms`
 
 
 @dataclass
@@ -65,6 +68,9 @@ class Faults:
     refuse_until: float = 0.0  # and every connection until this time.monotonic()
     response_delay_s: float = 0.0  # think this long before each response's output
     drop_mid_response: int = 0  # drop the socket 150 ms into this many upcoming responses
+    # send a committed user turn's input_audio_transcription delta/completed this long after
+    # the commit, so they arrive after the reply to that turn has started (as OpenAI's may)
+    transcript_delay_ms: float = 0.0
 
     def refuse_for(self, seconds: float) -> None:
         self.refuse_until = time.monotonic() + seconds
@@ -153,15 +159,18 @@ class RealtimeServer:
         *,
         scenario: Scenario | None = None,
         brain: Brain | None = None,
+        transcript_delay_ms: float | None = None,
     ) -> None:
         self.options = options or ServerOptions()
+        if transcript_delay_ms is not None:
+            self.options.transcript_delay_ms = transcript_delay_ms
         self.scenario = scenario or Scenario()
         self.brain: Brain = brain or (
             RehearsalBrain(self.options.rehearsal_questions)
             if self.options.rehearsal
             else EchoBrain()
         )
-        self.faults = Faults()
+        self.faults = self._initial_faults()
         self.log = EventLog(self.options.max_log_events)
         self.stats = Stats()
         self.sessions: dict[int, RealtimeSession] = {}
@@ -221,13 +230,22 @@ class RealtimeServer:
             return list(turn.steps)
         return self.brain.plan(ctx)
 
-    def next_user_transcript(self, duration_ms: float, instructions: str | None = None) -> str:
-        words = self.scenario.next_user_transcript(instructions)
+    def next_user_transcript(self, pcm: bytes) -> str:
+        """What the user said in a committed turn, as far as its audio tells (see scenario)."""
+        scenario = self.scenario
+        tones = scenario.signature_tones
+        tone = audio.find_signature(pcm, tones) if tones else None
+        words = scenario.next_user_transcript(tone)
+        duration_ms = audio.bytes_to_ms(len(pcm))
         return words if words is not None else f"[speech {duration_ms / 1000:.1f} s]"
 
+    def _initial_faults(self) -> Faults:
+        return Faults(transcript_delay_ms=self.options.transcript_delay_ms)
+
     def reset(self) -> None:
+        """Forget the script, the log and the faults (back to the options' starting values)."""
         self.scenario = Scenario()
-        self.faults = Faults()
+        self.faults = self._initial_faults()
         self.log.clear()
         self.stats.samples.clear()
 

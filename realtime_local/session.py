@@ -202,6 +202,7 @@ class RealtimeSession:
         self.response: Response | None = None
         self._send_lock = asyncio.Lock()
         self._drop_tasks: set[asyncio.Task[None]] = set()
+        self._late_tasks: set[asyncio.Task[None]] = set()  # transcripts delivered late
         self._closed = False
         self._configure_vad()
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -269,7 +270,7 @@ class RealtimeSession:
         finally:
             self._closed = True
             await self._stop_response()
-            for task in list(self._drop_tasks):
+            for task in [*self._drop_tasks, *self._late_tasks]:
                 task.cancel()
 
     async def handle_text(self, text: str) -> str:
@@ -404,9 +405,9 @@ class RealtimeSession:
 
     async def _commit(self, item_id: str, event_id: str | None) -> None:
         duration_ms = audio.bytes_to_ms(len(self.buffer))
+        transcript = self.server.next_user_transcript(bytes(self.buffer))
         self.buffer.clear()
         self.buffer_start_ms = self.input_ms
-        transcript = self.server.next_user_transcript(duration_ms, self.config.get("instructions"))
         item = Item(
             data={
                 "id": item_id,
@@ -429,24 +430,42 @@ class RealtimeSession:
         await self.send(
             {"type": "conversation.item.done", "previous_item_id": prev, "item": item.data}
         )
-        if self.config["audio"]["input"].get("transcription") is not None:
-            await self.send(
-                {
-                    "type": "conversation.item.input_audio_transcription.delta",
-                    "item_id": item_id,
-                    "content_index": 0,
-                    "delta": transcript,
-                }
-            )
-            await self.send(
-                {
-                    "type": "conversation.item.input_audio_transcription.completed",
-                    "item_id": item_id,
-                    "content_index": 0,
-                    "transcript": transcript,
-                    "usage": {"type": "duration", "seconds": round(duration_ms / 1000, 3)},
-                }
-            )
+        if self.config["audio"]["input"].get("transcription") is None:
+            item.data["content"][0]["transcript"] = transcript
+            return
+        delay_ms = self.server.faults.transcript_delay_ms
+        if delay_ms <= 0:
+            await self._send_transcription(item, duration_ms)
+            return
+
+        # OpenAI transcribes beside the model: the transcript may land after the reply began
+        async def _late() -> None:
+            await asyncio.sleep(delay_ms / 1000)
+            await self._send_transcription(item, duration_ms)
+
+        task = asyncio.create_task(_late())
+        self._late_tasks.add(task)
+        task.add_done_callback(self._late_tasks.discard)
+
+    async def _send_transcription(self, item: Item, duration_ms: float) -> None:
+        item_id, transcript = item.data["id"], item.transcript or ""
+        await self.send(
+            {
+                "type": "conversation.item.input_audio_transcription.delta",
+                "item_id": item_id,
+                "content_index": 0,
+                "delta": transcript,
+            }
+        )
+        await self.send(
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                "item_id": item_id,
+                "content_index": 0,
+                "transcript": transcript,
+                "usage": {"type": "duration", "seconds": round(duration_ms / 1000, 3)},
+            }
+        )
         item.data["content"][0]["transcript"] = transcript
 
     async def _on_commit(self, ev: dict[str, Any]) -> None:

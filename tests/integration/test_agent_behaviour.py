@@ -7,11 +7,12 @@ import asyncio
 import json
 
 import pytest
-from livekit import api
+from livekit import api, rtc
 
 from devstack import LiveKitServer, SupabaseStack
 from interview.store import InterviewStatus, QuestionOutcome
 from interview.supabase_store import SupabaseStore
+from realtime_local.audio import SIGNATURE_TONES_HZ
 from tests.fixtures.agent import (
     Candidate,
     WorkerStarter,
@@ -148,36 +149,45 @@ async def test_only_the_candidate_is_linked_and_heard(
     candidates: list[Candidate],
 ) -> None:
     worker = start_worker(SILENCE_CHECKIN_S="120")
-    worker.realtime.set_scenario({"user_transcripts_for": {"Test Candidate": ["The candidate."]}})
+    candidate_tone, stranger_tone = SIGNATURE_TONES_HZ[:2]
+    # Each voice is registered with its own words: the stranger's, if heard, would show.
+    worker.realtime.set_scenario(
+        {
+            "user_transcripts_by_tone": {
+                str(candidate_tone): ["The candidate."],
+                str(stranger_tone): ["The stranger."],
+            }
+        }
+    )
     interview = await dispatch(livekit_server, store, worker, new_plan())
     # A hidden observer and a visible stranger are in the room before the candidate arrives.
     observer = Candidate(
         livekit_server.url,
         token(livekit_server, "observer-1", interview.room, hidden=True),
     )
-    stranger = Candidate(livekit_server.url, token(livekit_server, "stranger-1", interview.room))
+    stranger = Candidate(
+        livekit_server.url,
+        token(livekit_server, "stranger-1", interview.room),
+        tone_hz=stranger_tone,
+    )
     candidate = Candidate(
-        livekit_server.url, token(livekit_server, interview.candidate_identity, interview.room)
+        livekit_server.url,
+        token(livekit_server, interview.candidate_identity, interview.room),
+        tone_hz=candidate_tone,
     )
     candidates.extend([observer, stranger, candidate])
     await observer.join(microphone=False)
     await stranger.join()
-    await asyncio.sleep(2)
+
+    async def agent_in_room() -> bool:
+        return stranger.agent is not None
+
+    # The interviewer is in the room with the stranger before the candidate comes.
+    await eventually(agent_in_room, "the interviewer to join", 60)
     await candidate.join()
 
     await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
     await stranger.say("I am not the candidate, listen to me instead.")
-    await asyncio.sleep(2)
-    heard_before = [
-        e
-        for e in worker.realtime.events("client")
-        if e["event"].get("type") == "input_audio_buffer.commit"
-    ]
-    stranger_speech = [
-        e
-        for e in worker.realtime.events("server")
-        if e["event"].get("type") == "input_audio_buffer.speech_started"
-    ]
     await candidate.say("The candidate.")
 
     async def candidate_heard() -> list[list[str]]:
@@ -188,8 +198,13 @@ async def test_only_the_candidate_is_linked_and_heard(
         )
 
     lines = await eventually(candidate_heard, "the candidate's words in the transcript", 30)
+    heard = [
+        e["event"]["transcript"]
+        for e in worker.realtime.events("server")
+        if e["event"].get("type") == "conversation.item.input_audio_transcription.completed"
+    ]
 
-    assert stranger_speech == [] and heard_before == []  # the stranger's voice never reached it
+    assert heard == ["The candidate."]  # the stranger's voice never reached the model
     assert [r[0] for r in lines] == ["The candidate."]
     assert _linked(worker.log()) == [interview.candidate_identity]
     # The observer stayed invisible to the candidate and the stranger.
@@ -207,7 +222,12 @@ async def test_three_interviews_at_once_on_one_worker_stay_apart(
     worker = start_worker(questions=1, AGENT_IDLE_PROCESSES="3")
     names = ["Alice Archer", "Bruno Baker", "Chen Carter"]
     words = {name: f"My name is {name.split()[0]} and this is my answer." for name in names}
-    worker.realtime.set_scenario({"user_transcripts_for": {n: [w] for n, w in words.items()}})
+    tones = dict(zip(names, SIGNATURE_TONES_HZ, strict=False))
+    # What the server hears comes from each voice's signature tone, not from the session it
+    # arrives on: audio that crossed rooms would be stored as the other candidate's words.
+    worker.realtime.set_scenario(
+        {"user_transcripts_by_tone": {str(tones[n]): [w] for n, w in words.items()}}
+    )
     interviews = [
         await dispatch(
             livekit_server, store, worker, new_plan(candidate_name=name, question_count=1)
@@ -215,8 +235,12 @@ async def test_three_interviews_at_once_on_one_worker_stay_apart(
         for name in names
     ]
     people = [
-        Candidate(livekit_server.url, token(livekit_server, iv.candidate_identity, iv.room))
-        for iv in interviews
+        Candidate(
+            livekit_server.url,
+            token(livekit_server, iv.candidate_identity, iv.room),
+            tone_hz=tones[name],
+        )
+        for iv, name in zip(interviews, names, strict=True)
     ]
     candidates.extend(people)
     await asyncio.gather(*(p.join() for p in people))
@@ -247,6 +271,42 @@ async def test_three_interviews_at_once_on_one_worker_stay_apart(
     assert sorted(_linked(worker.log())) == sorted(iv.candidate_identity for iv in interviews)
 
 
+async def test_audio_carrying_another_candidates_signature_is_heard_as_theirs(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    """The check above can fail: audio from Bruno's room arriving in Alice's session is
+    stored as Bruno's words, not hers."""
+    worker = start_worker(questions=1, SILENCE_CHECKIN_S="120")
+    alice_tone, bruno_tone = SIGNATURE_TONES_HZ[:2]
+    worker.realtime.set_scenario(
+        {
+            "user_transcripts_by_tone": {
+                str(alice_tone): ["Alice's own answer."],
+                str(bruno_tone): ["Bruno's answer from another room."],
+            }
+        }
+    )
+    interview = await dispatch(
+        livekit_server, store, worker, new_plan(candidate_name="Alice Archer", question_count=1)
+    )
+    # Alice's microphone carries what Bruno's would: crossed audio, as a leak would deliver.
+    alice = await join_candidate(livekit_server, interview, candidates, tone_hz=bruno_tone)
+    await alice.wait_until_agent("listening", timeout=60, after_speaking=True)
+    await alice.say("My name is Alice and this is my answer.")
+
+    await eventually(
+        lambda: interview_closed(supabase_stack, interview.interview_id), "the end", 60
+    )
+    detail = await store.interview_detail(interview.interview_id)
+
+    assert detail is not None
+    assert [a.transcript for a in detail.answers] == ["Bruno's answer from another room."]
+
+
 async def test_a_candidate_who_drops_and_rejoins_within_the_grace_window_carries_on(
     livekit_server: LiveKitServer,
     supabase_stack: SupabaseStack,
@@ -263,10 +323,14 @@ async def test_a_candidate_who_drops_and_rejoins_within_the_grace_window_carries
     await first.join()
     await first.wait_until_agent("listening", timeout=60, after_speaking=True)
     await first.leave()  # the phone lost its connection
-    await asyncio.sleep(2)
+
+    async def noticed() -> bool:
+        return "candidate_left" in audit_kinds(supabase_stack, interview.interview_id)
+
+    await eventually(noticed, "the agent to notice the candidate left", 30)
     again = await join_candidate(livekit_server, interview, candidates)
     await again.wait_until_agent("listening", timeout=30)
-    await asyncio.sleep(1)
+    await again.wait_for_mic_subscription(0, timeout=30)  # the agent listens to the new track
     await again.say("Back again, here is my answer.")
 
     await eventually(
@@ -296,7 +360,14 @@ async def test_a_candidate_who_talks_before_hearing_the_interviewer_still_hears_
     interview = await dispatch(livekit_server, store, worker, new_plan(question_count=2))
     candidate = await join_candidate(livekit_server, interview, candidates, auto_subscribe=False)
     await candidate.say("Hello, can you hear me? I am here and ready to start the interview.")
-    await asyncio.sleep(1.0)
+
+    async def voice_published() -> bool:
+        agent = candidate.agent
+        return agent is not None and any(
+            p.kind == rtc.TrackKind.KIND_AUDIO for p in agent.track_publications.values()
+        )
+
+    await eventually(voice_published, "the interviewer's voice track", 60)
     assert candidate.agent_frames == 0  # not subscribed yet: nothing could be heard
     candidate.subscribe_to_the_interviewer()
 

@@ -82,11 +82,12 @@ async def test_a_new_agent_resumes_an_interview_whose_worker_died(
         second_text = sorted(detail.questions, key=lambda q: q.ordinal)[1].text
         first_agent = candidate.agent
         assert first_agent is not None
+        subscriptions = candidate.mic_subscriptions
         os.killpg(first_worker.proc.pid or 0, signal.SIGKILL)
 
         # A new interviewer joins, apologises, asks the open question again and listens.
         await candidate.wait_for_new_interviewer(first_agent.identity, timeout=120)
-        await asyncio.sleep(0.5)
+        await candidate.wait_for_mic_subscription(subscriptions, timeout=30)  # it can hear
         await candidate.say("The second answer.")
 
         await eventually(
@@ -145,7 +146,9 @@ async def test_an_invite_opened_after_the_agent_gave_up_waiting_gets_an_intervie
             return "agent_left_waiting" in audit_kinds(supabase_stack, interview_id)
 
         await eventually(gave_up, "the first agent to stop waiting", timeout=30)
-        # Past the moment a departed agent's dispatch could pass for one on its way.
+        # Past the moment a departed agent's dispatch could pass for one on its way: this wait
+        # is what the test is about (the token server's JOINING_JOB_S window, 5 s here,
+        # running out), not a wait for some state.
         await asyncio.sleep(6)
         still = await store.get_interview(interview_id)  # type: ignore[arg-type]
         joined = (await http.post("/api/join", json={"secret": created["invite"]["secret"]})).json()

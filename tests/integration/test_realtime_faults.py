@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import urllib.error
 
 import aiohttp
@@ -11,6 +12,7 @@ from livekit.agents import APIConnectOptions
 from livekit.plugins.openai.realtime import RealtimeModel
 
 from realtime_local import Drop, RealtimeServer, Say, Scenario, Turn
+from realtime_local.audio import speak
 from tests.fixtures.realtime import RealtimeProcess, raw_client
 
 pytestmark = pytest.mark.integration
@@ -80,5 +82,42 @@ async def test_subprocess_control_api(realtime_process: RealtimeProcess) -> None
     assert bad.value.code == 400
     with pytest.raises(urllib.error.HTTPError):
         realtime_process.set_faults(explode=True)
+    realtime_process.reset()
+    assert realtime_process.events() == []
+
+
+async def test_subprocess_delivers_user_transcripts_late_on_demand(
+    realtime_process: RealtimeProcess,
+) -> None:
+    realtime_process.reset()
+    realtime_process.set_scenario(
+        {"responses": [[{"say": "Noted."}]], "user_transcripts": ["I cache reads."]}
+    )
+    realtime_process.set_transcript_delay(800)
+    pcm = base64.b64encode(speak("I cache the reads.")).decode()
+    async with raw_client(realtime_process.base_url) as c:
+        await c.recv()
+        await c.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "audio": {
+                        "input": {"transcription": {"model": "whisper-1"}, "turn_detection": None}
+                    },
+                },
+            }
+        )
+        await c.until("session.updated")
+        await c.send({"type": "input_audio_buffer.append", "audio": pcm})
+        await c.send({"type": "input_audio_buffer.commit"})
+        await c.until("input_audio_buffer.committed")
+        await c.send({"type": "response.create"})
+        got = await c.until("conversation.item.input_audio_transcription.completed")
+    kinds = [e["type"] for e in got]
+    assert kinds.index("response.created") < kinds.index(
+        "conversation.item.input_audio_transcription.completed"
+    )
+    assert got[-1]["transcript"] == "I cache reads."
     realtime_process.reset()
     assert realtime_process.events() == []

@@ -25,7 +25,7 @@ from realtime_local import (
     Turn,
     Wait,
 )
-from realtime_local.audio import speak
+from realtime_local.audio import SIGNATURE_TONES_HZ, speak, with_signature
 from tests.fixtures.realtime import ServerFactory, raw_client, silence, validate_server_event
 
 pytestmark = pytest.mark.integration
@@ -340,3 +340,96 @@ async def test_faults_refuse_then_drop_mid_response(make_realtime_server: Server
     kinds = _types(c.received)
     assert "response.output_audio.delta" in kinds
     assert "response.done" not in kinds
+
+
+async def test_late_user_transcript_arrives_after_the_reply_started(
+    realtime_server: RealtimeServer,
+) -> None:
+    realtime_server.faults.transcript_delay_ms = 600
+    realtime_server.scenario = Scenario(
+        [Turn(Say("Thank you for that answer."))], user_transcripts=["I shard by tenant."]
+    )
+    speech = speak("I would shard the table by tenant.")
+    async with raw_client(realtime_server.base_url) as c:
+        await c.recv()
+        await c.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "audio": {
+                        "input": {
+                            "transcription": {"model": "whisper-1"},
+                            "turn_detection": {"type": "server_vad", "silence_duration_ms": 300},
+                        }
+                    },
+                },
+            }
+        )
+        await c.until("session.updated")
+        pcm = speech + silence(600)
+        for i in range(0, len(pcm), 4800):
+            await c.send(_append(pcm[i : i + 4800]))
+        got = await c.until("conversation.item.input_audio_transcription.completed")
+        kinds = _types(got)
+        committed = next(e for e in got if e["type"] == "input_audio_buffer.committed")
+        assert kinds.index("input_audio_buffer.committed") < kinds.index("response.created")
+        assert kinds.index("response.created") < kinds.index(
+            "conversation.item.input_audio_transcription.delta"
+        )
+        assert "response.output_audio.delta" in kinds  # the reply was already being spoken
+        assert got[-1]["item_id"] == committed["item_id"]
+        assert got[-1]["transcript"] == "I shard by tenant."
+    for event in c.received:
+        validate_server_event(event)
+
+
+async def test_transcript_delay_is_an_option_and_reset_restores_it(
+    make_realtime_server: ServerFactory,
+) -> None:
+    server = await make_realtime_server(ServerOptions(pace=4.0, transcript_delay_ms=250))
+    assert server.faults.transcript_delay_ms == 250
+    server.faults.transcript_delay_ms = 0
+    server.reset()
+    assert server.faults.transcript_delay_ms == 250
+    assert RealtimeServer(transcript_delay_ms=40).faults.transcript_delay_ms == 40
+
+
+async def test_what_a_session_hears_follows_the_signature_in_its_audio(
+    realtime_server: RealtimeServer,
+) -> None:
+    alice, bruno = SIGNATURE_TONES_HZ[:2]
+    realtime_server.scenario = Scenario(
+        user_transcripts=["no signature"],
+        user_transcripts_by_tone={alice: ["Alice's words."], bruno: ["Bruno's words."]},
+    )
+    speech = speak("My name is Alice and this is my answer.")
+
+    async def one_turn(pcm: bytes) -> str:
+        async with raw_client(realtime_server.base_url) as c:
+            await c.recv()
+            await c.send(
+                {
+                    "type": "session.update",
+                    "session": {
+                        "type": "realtime",
+                        "instructions": "You interview Alice Archer.",
+                        "audio": {
+                            "input": {
+                                "transcription": {"model": "whisper-1"},
+                                "turn_detection": None,
+                            }
+                        },
+                    },
+                }
+            )
+            await c.until("session.updated")
+            await c.send(_append(pcm))
+            await c.send({"type": "input_audio_buffer.commit"})
+            got = await c.until("conversation.item.input_audio_transcription.completed")
+            return str(got[-1]["transcript"])
+
+    # The session is Alice's either way; only the audio says who spoke.
+    assert await one_turn(with_signature(speech, alice)) == "Alice's words."
+    assert await one_turn(with_signature(speech, bruno)) == "Bruno's words."
+    assert await one_turn(speech) == "no signature"

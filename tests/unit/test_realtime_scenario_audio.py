@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from realtime_local.audio import (
     SAMPLE_RATE,
+    SIGNATURE_TONES_HZ,
     EnergyVad,
+    find_signature,
     ms_to_bytes,
     resample,
     speak,
     synthetic_speech,
+    with_signature,
 )
 from realtime_local.scenario import (
     CallTool,
@@ -91,24 +95,55 @@ def test_energy_vad_finds_start_and_end_of_speech() -> None:
     assert vad.feed(quiet) == []
 
 
-def test_user_words_per_session_follow_the_instructions_marker() -> None:
+def test_user_words_follow_the_signature_tone_the_turn_carries() -> None:
     scenario = Scenario.from_dict(
         {
             "user_transcripts": ["shared"],
-            "user_transcripts_for": {"Alice": ["a1", "a2"], "Bob": ["b1"]},
+            "user_transcripts_by_tone": {"5000": ["a1", "a2"], "5600": ["b1"]},
         }
     )
 
     got = [
-        scenario.next_user_transcript("You interview Bob."),
-        scenario.next_user_transcript("You interview Alice."),
-        scenario.next_user_transcript("You interview Bob."),
-        scenario.next_user_transcript("You interview Alice."),
-        scenario.next_user_transcript("You interview Carol."),
+        scenario.next_user_transcript(5600.0),
+        scenario.next_user_transcript(5000.0),
+        scenario.next_user_transcript(5600.0),
+        scenario.next_user_transcript(5000.0),
+        scenario.next_user_transcript(None),
     ]
 
     assert got == ["b1", "a1", None, "a2", "shared"]
-    assert Scenario.from_dict(scenario.to_dict()).user_transcripts_for == {
-        "Alice": ["a1", "a2"],
-        "Bob": ["b1"],
+    assert Scenario.from_dict(scenario.to_dict()).user_transcripts_by_tone == {
+        5000.0: ["a1", "a2"],
+        5600.0: ["b1"],
     }
+    with pytest.raises(ScenarioError):
+        Scenario.from_dict({"user_transcripts_by_tone": {"Alice": ["a1"]}})
+    with pytest.raises(ScenarioError):
+        Scenario.from_dict({"user_transcripts_for": {"Alice": ["a1"]}})
+
+
+def _boosted(text: str) -> npt.NDArray[np.int16]:
+    samples = np.frombuffer(speak(text), dtype="<i2").astype(np.float64) * 2.0
+    return np.clip(samples, -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("tone", SIGNATURE_TONES_HZ)
+def test_each_signature_is_found_in_speech_and_survives_resampling(tone: float) -> None:
+    speech = _boosted("My name is Alice and this is my answer.")
+    signed = with_signature(speech.tobytes(), tone)
+    # LiveKit carries the microphone at 48 kHz; the agent resamples to the model's 24 kHz.
+    up = np.frombuffer(resample(np.frombuffer(signed, dtype="<i2"), SAMPLE_RATE, 48_000), "<i2")
+    back = resample(up, 48_000, SAMPLE_RATE)
+
+    assert find_signature(signed, list(SIGNATURE_TONES_HZ)) == tone
+    assert find_signature(back, list(SIGNATURE_TONES_HZ)) == tone
+
+
+@pytest.mark.parametrize(
+    "text", ["My name is Alice and this is my answer.", "The candidate.", "I shard by tenant."]
+)
+def test_plain_speech_and_silence_carry_no_signature(text: str) -> None:
+    tones = list(SIGNATURE_TONES_HZ)
+    assert find_signature(_boosted(text).tobytes(), tones) is None
+    assert find_signature(bytes(ms_to_bytes(2000)), tones) is None
+    assert find_signature(b"", tones) is None
