@@ -1,9 +1,11 @@
 """One interview from the candidate's arrival to the room's deletion.
 
 The conductor owns what the framework leaves to the application: waiting for the candidate,
-the greeting, the time limit (a spoken wrap-up shortly before a hard cap), check-ins when the
-candidate stays silent, a grace window when the candidate drops, saving both sides of the
-transcript, model usage, and an orderly end (status, session closed, room deleted).
+the greeting, saving both sides of the transcript, and an orderly end (status, session closed,
+room deleted). The rest are small behaviours beside it, each subscribed to the session or room
+events it needs: the time limit (`agent.timekeeper`), check-ins when the candidate stays silent
+(`agent.silence`), the grace window when the candidate drops (`agent.reconnect`) and model
+usage (`agent.usage`).
 """
 
 from __future__ import annotations
@@ -11,36 +13,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext, llm, room_io
-from livekit.agents.metrics.usage import LLMModelUsage
 from livekit.agents.voice.events import (
-    AgentStateChangedEvent,
     CloseEvent,
     ConversationItemAddedEvent,
     ErrorEvent,
-    SessionUsageUpdatedEvent,
     UserStateChangedEvent,
 )
 
 from agent import instructions
+from agent.agent_voice import AgentVoice
 from agent.interviewer import Interviewer, InterviewState
+from agent.reconnect import ReconnectGrace
 from agent.settings import AgentSettings
+from agent.silence import SilenceWatch
+from agent.timekeeper import Timekeeper
+from agent.usage import UsageMeter, UsageWriter
 from interview.store import (
     InterviewStatus,
     QuestionOutcome,
     Speaker,
     TranscriptMessage,
-    Usage,
 )
 
 log = logging.getLogger("agent.conductor")
-
-_QUIET = ("listening", "idle", "initializing")
 
 # The candidate's page calls this on the agent before it leaves, so a deliberate end is not
 # mistaken for a dropped connection (which would wait out the grace window).
@@ -49,37 +50,6 @@ END_RPC = "interview.end"
 
 def _ts(seconds: float | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
-
-
-class UsageMeter:
-    """The session's running model-usage totals, priced."""
-
-    def __init__(self, settings: AgentSettings) -> None:
-        self.settings = settings
-        self.text_in = self.text_out = self.audio_in = self.audio_out = 0
-
-    def update(self, ev: SessionUsageUpdatedEvent) -> None:
-        models = [u for u in ev.usage.model_usage if isinstance(u, LLMModelUsage)]
-        self.audio_in = sum(u.input_audio_tokens for u in models)
-        self.text_in = sum(u.input_tokens - u.input_audio_tokens for u in models)
-        self.audio_out = sum(u.output_audio_tokens for u in models)
-        self.text_out = sum(u.output_tokens - u.output_audio_tokens for u in models)
-
-    def usage(self) -> Usage:
-        s = self.settings
-        cost = (
-            self.text_in * s.price_text_in
-            + self.text_out * s.price_text_out
-            + self.audio_in * s.price_audio_in
-            + self.audio_out * s.price_audio_out
-        ) / 1_000_000
-        return Usage(
-            input_tokens=self.text_in + self.audio_in,
-            output_tokens=self.text_out + self.audio_out,
-            input_audio_tokens=self.audio_in,
-            output_audio_tokens=self.audio_out,
-            cost_usd=round(cost, 6),
-        )
 
 
 class Conductor:
@@ -98,16 +68,26 @@ class Conductor:
         self.state = state
         self.settings = settings
         self.meta = state.meta
-        self.usage = UsageMeter(settings)
+        self.usage = UsageMeter(settings, state.usage_base)
+        self._usage_writer = UsageWriter(
+            self.usage, state.store, state.interview_id, settings.usage_write_interval_s
+        )
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._grace: asyncio.Task[None] | None = None
-        self._silences = 0
-        self._silence_watch: asyncio.Task[None] | None = None
-        self._agent_state_changed = asyncio.Event()
         self._left_waiting = False
-        self._started_at: datetime | None = None
-        self._deadline: datetime | None = None
+        self.voice = AgentVoice(session)
+        self.timekeeper = Timekeeper(
+            session, state, settings, self._audit, duration_s=self.duration_s
+        )
+        self.silence = SilenceWatch(session, state, settings, self.voice, self._audit)
+        self.grace = ReconnectGrace(
+            ctx.room,
+            state,
+            settings,
+            self._audit,
+            on_leave=self.silence.pause,
+            on_return=self.silence.resume,
+        )
         state.on_progress = lambda _s: self._spawn(self._publish_attributes())
         state.on_end = lambda _s: self._spawn(self._finish_after_goodbye())
 
@@ -138,9 +118,6 @@ class Conductor:
         session.on("session_usage_updated", self.usage.update)
         session.on("close", self._on_close)
         session.on("error", self._on_error)
-        session.on("agent_state_changed", self._on_agent_state)
-        self.ctx.room.on("participant_connected", self._on_participant_connected)
-        self.ctx.room.on("participant_disconnected", self._on_participant_disconnected)
 
         agent = Interviewer(self.state, instructions.build_instructions(self.meta))
         await session.start(
@@ -160,6 +137,9 @@ class Conductor:
             # input or switch the interviewer's audio off.
             session_host=False,
         )
+        if self.usage.pricing == "rehearsal":
+            log.info("offline rehearsal model: usage is counted, cost is 0", extra=self._extra())
+        self._usage_writer.start()
         # Deaf until the interviewer can be heard; see _wait_until_it_can_be_heard.
         session.input.set_audio_enabled(False)
         self.ctx.room.local_participant.register_rpc_method(END_RPC, self._on_end_request)
@@ -174,12 +154,14 @@ class Conductor:
             log.info("candidate has not come; leaving the room", extra=self._extra())
             self._audit("agent_left_waiting")
             self._left_waiting = True
+            await self._usage_writer.aclose()
             with contextlib.suppress(Exception):
                 await self.session.aclose()
             return
 
         await self._wait_until_it_can_be_heard()
         session.input.set_audio_enabled(True)
+        # The candidate is here and can hear the interviewer: from here on it speaks.
         self._begin()
         await self._done.wait()
 
@@ -215,43 +197,21 @@ class Conductor:
         now = self.state.now()
         if self.resumed_from is not None:
             # A previous agent started this interview: keep its clock and carry on.
-            self._started_at = self.resumed_from
+            started_at = self.resumed_from
             covered = len(self.state.finished)
             self._audit("interview_resumed", covered=covered)
             log.info("interview resumed", extra=self._extra(covered=covered))
             reply = instructions.resume_instructions(self.meta, covered)
         else:
-            self._started_at = now
+            started_at = now
             self.state.store.record_status(self.meta.interview_id, InterviewStatus.live, at=now)
             self._audit("interview_live")
             log.info("interview live", extra=self._extra(duration_s=self.duration_s))
             reply = instructions.greeting_instructions(self.meta)
-        self._deadline = self._started_at + timedelta(seconds=self.duration_s)
+        self.timekeeper.start(started_at)
+        self.silence.start()
         self._spawn(self._publish_attributes())
         self.session.generate_reply(instructions=reply)
-        self._spawn(self._keep_time())
-
-    async def _keep_time(self) -> None:
-        assert self._deadline is not None
-        lead = min(self.settings.wrap_up_lead_s, self.duration_s / 4)
-        remaining = (self._deadline - self.state.now()).total_seconds()
-        await asyncio.sleep(max(remaining - lead, 0))
-        if self.state.ended:
-            return
-        log.info("wrap-up time", extra=self._extra())
-        self._audit("wrap_up_started")
-        self.session.generate_reply(instructions=instructions.wrap_up_instructions(self.meta))
-        await asyncio.sleep(max(min(lead, (self._deadline - self.state.now()).total_seconds()), 0))
-        if self.state.ended:
-            return
-        log.info("time limit reached", extra=self._extra())
-        self._audit("time_limit_reached")
-        self.session.interrupt()
-        self.state.end(
-            InterviewStatus.completed,
-            "Ended at the time limit.",
-            open_outcome=QuestionOutcome.timed_out,
-        )
 
     async def _publish_attributes(self) -> None:
         """Progress and time for the candidate's page: nothing private (no scores)."""
@@ -262,8 +222,8 @@ class Conductor:
                 self.state.end_status.value if self.state.end_status else InterviewStatus.live
             ),
         }
-        if self._deadline:
-            attrs["interview.ends_at"] = self._deadline.isoformat()
+        if self.timekeeper.deadline:
+            attrs["interview.ends_at"] = self.timekeeper.deadline.isoformat()
         with contextlib.suppress(Exception):
             await self.ctx.room.local_participant.set_attributes(attrs)
 
@@ -277,7 +237,8 @@ class Conductor:
         if not text:
             return
         speaker = Speaker.candidate if item.role == "user" else Speaker.interviewer
-        started = _ts(item.metrics.get("started_speaking_at")) or _ts(item.created_at)
+        spoken = _ts(item.metrics.get("started_speaking_at"))
+        started = spoken or _ts(item.created_at)
         assert started is not None
         self.state.store.append_transcript(
             TranscriptMessage(
@@ -291,61 +252,15 @@ class Conductor:
             )
         )
         if speaker is Speaker.candidate:
-            self.state.note_candidate_words(text, started)
+            # Without the turn's start, the item is dated when its transcript arrived, which
+            # may be after the reply (and the next question) it prompted.
+            self.state.note_candidate_words(text, spoken or self.state.speech_start_before(started))
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         if ev.new_state == "speaking":
-            self._silences = 0
-            if self._silence_watch is not None:
-                self._silence_watch.cancel()
-                self._silence_watch = None
-            return
-        if ev.new_state == "away" and not self.state.ended and self._started_at is not None:
-            self._silent()
-
-    def _silent(self) -> None:
-        self._silences += 1
-        self._audit("candidate_silent", count=self._silences)
-        if self._silences <= self.settings.silence_max_checkins:
-            log.info("silence check-in", extra=self._extra(count=self._silences))
-            self.session.generate_reply(instructions=instructions.silence_checkin_instructions())
-            self._silence_watch = asyncio.ensure_future(self._watch_silence())
-        else:
-            log.info("ending after repeated silence", extra=self._extra())
-            self.session.generate_reply(instructions=instructions.silence_goodbye_instructions())
-            self.state.end(InterviewStatus.abandoned, "Ended after repeated silence.")
-
-    async def _watch_silence(self) -> None:
-        """The framework reports `away` once per silence, so a silence that goes on after a
-        check-in is timed here: once the check-in has been spoken, another full silence period
-        counts again. The candidate speaking cancels this."""
-        await self._agent_done_speaking(start_timeout=10)
-        await asyncio.sleep(self.settings.silence_checkin_s)
-        self._silence_watch = None
-        if not self.state.ended and self.session.user_state != "speaking":
-            self._silent()
-
-    async def _agent_done_speaking(self, *, start_timeout: float) -> None:
-        await self._wait_agent(lambda quiet: not quiet, start_timeout)
-        await self._wait_agent(lambda quiet: quiet, None)
-
-    async def _wait_agent(self, want: Callable[[bool], bool], timeout: float | None) -> bool:
-        """Wait until `want(agent is quiet)` holds; False if `timeout` passed first."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while not want(self.session.agent_state in _QUIET):
-            self._agent_state_changed.clear()
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self._agent_state_changed.wait(), remaining)
-            except TimeoutError:
-                return False
-        return True
-
-    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
-        self._agent_state_changed.set()
+            at = _ts(ev.created_at)
+            if at is not None:
+                self.state.note_speech_started(at)
 
     def _on_error(self, ev: ErrorEvent) -> None:
         # livekit-agents 1.8.9 re-raises a fatal Realtime error while closing the session and
@@ -373,34 +288,6 @@ class Conductor:
             "The interviewer could not continue." if failed else None,
         )
 
-    # ---- room events --------------------------------------------------------------------
-
-    def _on_participant_connected(self, p: rtc.RemoteParticipant) -> None:
-        if p.identity != self.meta.candidate_identity:
-            return
-        if self._grace is not None:
-            self._grace.cancel()
-            self._grace = None
-            self._audit("candidate_rejoined")
-            log.info("candidate rejoined", extra=self._extra())
-
-    def _on_participant_disconnected(self, p: rtc.RemoteParticipant) -> None:
-        if p.identity != self.meta.candidate_identity or self.state.ended:
-            return
-        self._audit("candidate_left")
-        log.info(
-            "candidate left; grace window",
-            extra=self._extra(grace_s=self.settings.reconnect_grace_s),
-        )
-        if self._grace is None:
-            self._grace = asyncio.ensure_future(self._grace_window())
-
-    async def _grace_window(self) -> None:
-        await asyncio.sleep(self.settings.reconnect_grace_s)
-        self._grace = None
-        if not self.state.ended:
-            self.state.end(InterviewStatus.abandoned, "The candidate left and did not return.")
-
     # ---- the end ------------------------------------------------------------------------
 
     async def _on_end_request(self, data: rtc.RpcInvocationData) -> str:
@@ -426,20 +313,21 @@ class Conductor:
             for p in self.ctx.room.remote_participants.values()
         )
         while candidate_here and loop.time() < deadline:
-            if not await self._wait_agent(lambda quiet: quiet, deadline - loop.time()):
+            if not await self.voice.wait(lambda quiet: quiet, deadline - loop.time()):
                 break
             # Quiet now; done once it stays quiet a moment (a reply may be about to start).
-            if not await self._wait_agent(lambda quiet: not quiet, 1.5):
+            if not await self.voice.wait(lambda quiet: not quiet, 1.5):
                 break
         await self._close()
 
     async def _close(self) -> None:
-        for task in (self._grace, self._silence_watch):
-            if task is not None:
-                task.cancel()
-        self.state.store.record_usage(self.meta.interview_id, self.usage.usage())
-        self._audit("interview_ended", status=str(self.state.end_status))
-        log.info("interview ended", extra=self._extra(status=str(self.state.end_status)))
+        self.grace.stop()
+        self.silence.stop()
+        self.timekeeper.stop()
+        await self._usage_writer.aclose()
+        status = str(self.state.end_status)
+        self._audit("interview_ended", status=status, **self.usage.summary())
+        log.info("interview ended", extra=self._extra(status=status))
         with contextlib.suppress(Exception):
             await self.session.aclose()
         # Deleting the room makes LiveKit send `room_finished`, on which the token server ends a

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool
 
-from agent.questions import fallback_id, fallback_questions
+from agent.questions import fallback_id, fallback_questions, is_fallback
 from interview.contract import InterviewMetadata
 from interview.question_choice import choose_question
 from interview.store import (
@@ -32,6 +32,7 @@ from interview.store import (
     QuestionOutcome,
     Scores,
     Store,
+    Usage,
 )
 
 log = logging.getLogger("agent.interviewer")
@@ -47,19 +48,27 @@ def utcnow() -> datetime:
 
 @dataclass
 class InterviewState:
-    """Everything one interview's tools and session handlers share (the session userdata)."""
+    """Everything one interview's tools and session handlers share (the session userdata).
+
+    What can be derived is: a question's outcome lives in `asked[n].outcome` (`finished` and
+    `current` read it), the interview has ended once `end_status` is set.
+    """
 
     meta: InterviewMetadata
     store: Store
     pool: list[BankQuestion]
     now: Callable[[], datetime] = utcnow
     asked: dict[int, AskedQuestion] = field(default_factory=dict)
-    bank_ids: set[UUID] = field(default_factory=set)
-    finished: dict[int, QuestionOutcome] = field(default_factory=dict)
+    # The answers as stored, so words transcribed after an answer was stored can complete it.
+    answers: dict[int, Answer] = field(default_factory=dict)
+    # What the candidate said, keyed by the moment they said it.
     candidate_lines: list[tuple[datetime, str]] = field(default_factory=list)
-    ended: bool = False
+    # When the candidate started speaking (local VAD), to date a transcript that arrives late.
+    speech_starts: list[datetime] = field(default_factory=list)
     end_status: InterviewStatus | None = None
     summary: str | None = None
+    # Usage recorded by earlier jobs of this interview: this job's totals add to it.
+    usage_base: Usage = field(default_factory=Usage)
     on_progress: Callable[[InterviewState], None] | None = None
     on_end: Callable[[InterviewState], None] | None = None
     # Ties between equally good questions are broken the same way for the same interview.
@@ -72,34 +81,86 @@ class InterviewState:
         self.rng.seed(self.meta.interview_id.int)
 
     @property
+    def ended(self) -> bool:
+        return self.end_status is not None
+
+    @property
+    def finished(self) -> dict[int, QuestionOutcome]:
+        """The closed questions and how each closed."""
+        return {
+            n: q.outcome for n, q in self.asked.items() if q.outcome is not QuestionOutcome.pending
+        }
+
+    @property
     def current(self) -> int | None:
         """The question asked last, if it is still open."""
-        open_ = [n for n in self.asked if n not in self.finished]
+        open_ = [n for n, q in self.asked.items() if q.outcome is QuestionOutcome.pending]
         return max(open_) if open_ else None
+
+    @property
+    def bank_ids(self) -> set[UUID]:
+        """Questions not to ask again: bank ids, and the stable ids of general questions
+        (stored without a bank id, so recognised by their text)."""
+        return {q.bank_question_id or fallback_id(q.text) for q in self.asked.values()}
 
     @property
     def interview_id(self) -> UUID:
         return self.meta.interview_id
 
     def restore(self, detail: InterviewDetail) -> None:
-        """Pick up an interview a previous agent started: what was asked and how it ended."""
+        """Pick up an interview a previous agent started: what was asked and how it ended,
+        the answers as stored, and the usage so far."""
         for q in sorted(detail.questions, key=lambda q: q.ordinal):
             self.asked[q.ordinal] = q
-            self.bank_ids.add(q.bank_question_id or fallback_id(q.text))
-            if q.outcome is not QuestionOutcome.pending:
-                self.finished[q.ordinal] = q.outcome
+        for a in detail.answers:
+            self.answers[a.ordinal] = a
+        if detail.interview is not None:
+            self.usage_base = detail.interview.usage
         self.resumed_open = self.current
 
-    def note_candidate_words(self, text: str, at: datetime) -> None:
-        self.candidate_lines.append((at, text))
+    def note_speech_started(self, at: datetime) -> None:
+        self.speech_starts.append(at)
+        del self.speech_starts[:-100]
 
-    def candidate_words_since(self, since: datetime) -> str:
-        return " ".join(text for at, text in self.candidate_lines if at >= since).strip()
+    def speech_start_before(self, at: datetime) -> datetime:
+        """When the candidate last started speaking before `at`: the moment a transcript that
+        arrived at `at` was said (transcripts arrive in the order of the turns, before the
+        candidate's next turn has been transcribed). `at` itself if no start was seen."""
+        return max((s for s in self.speech_starts if s <= at), default=at)
+
+    def note_candidate_words(self, text: str, at: datetime) -> None:
+        """A line of the candidate's, `at` the moment they said it. A transcript may arrive
+        after the answer it belongs to was stored (the model replies before the transcription
+        of the turn completes): the stored answer is then rewritten with it."""
+        self.candidate_lines.append((at, text))
+        for ordinal, answer in list(self.answers.items()):
+            if not self._in_answer_window(ordinal, at):
+                continue
+            heard = self.answer_words(ordinal)
+            if heard and heard != answer.transcript:
+                self.record_answer(answer.model_copy(update={"transcript": heard}))
+
+    def _in_answer_window(self, ordinal: int, at: datetime) -> bool:
+        """From the question being asked to the next one being asked."""
+        asked = self.asked.get(ordinal)
+        if asked is None or at < asked.asked_at:
+            return False
+        nxt = self.asked.get(ordinal + 1)
+        return nxt is None or at < nxt.asked_at
+
+    def answer_words(self, ordinal: int) -> str:
+        """The candidate's words for one question, as heard so far."""
+        words = " ".join(
+            text for at, text in self.candidate_lines if self._in_answer_window(ordinal, at)
+        )
+        return words.strip()[:MAX_TRANSCRIPT_CHARS]
+
+    def record_answer(self, answer: Answer) -> None:
+        self.answers[answer.ordinal] = answer
+        self.store.record_answer(answer)
 
     def finish_question(self, ordinal: int, outcome: QuestionOutcome) -> None:
-        asked = self.asked[ordinal]
-        self.finished[ordinal] = outcome
-        closed = asked.model_copy(update={"outcome": outcome, "ended_at": self.now()})
+        closed = self.asked[ordinal].model_copy(update={"outcome": outcome, "ended_at": self.now()})
         self.asked[ordinal] = closed
         self.store.record_question(closed)
 
@@ -113,11 +174,10 @@ class InterviewState:
         """Mark the interview over: open questions close, the status is written once."""
         if self.ended:
             return
-        self.ended = True
         self.end_status = status
         self.summary = summary
-        for ordinal in list(self.asked):
-            if ordinal not in self.finished:
+        for ordinal, q in list(self.asked.items()):
+            if q.outcome is QuestionOutcome.pending:
                 self.finish_question(ordinal, open_outcome)
         self.store.record_status(self.interview_id, status, at=self.now(), summary=summary)
         if self.on_end:
@@ -211,14 +271,14 @@ class Interviewer(Agent):
         asked = AskedQuestion(
             interview_id=state.interview_id,
             ordinal=ordinal,
-            bank_question_id=question.id if question in state.pool else None,
+            # General questions are in no bank row: a made-up id would fail the foreign key.
+            bank_question_id=None if is_fallback(question) else question.id,
             text=question.text,
             topic=question.topic,
             difficulty=question.difficulty,
             asked_at=state.now(),
         )
         state.asked[ordinal] = asked
-        state.bank_ids.add(question.id)
         state.store.record_question(asked)
         if state.on_progress:
             state.on_progress(state)
@@ -260,7 +320,7 @@ class Interviewer(Agent):
             tags: Up to 5 short labels, for example "concrete-example" or "missed-edge-cases".
         """
         state = context.userdata
-        asked = _check_question(state, question_id)
+        _check_question(state, question_id)
         if state.finished.get(question_id) is QuestionOutcome.skipped:
             raise ToolError(f"Question {question_id} was skipped; it cannot be scored.")
         scores = Scores(
@@ -269,14 +329,15 @@ class Interviewer(Agent):
             depth=_check_score("depth", depth),
             accuracy=_check_score("accuracy", accuracy),
         )
-        heard = state.candidate_words_since(asked.asked_at)
-        text = (heard or transcript.strip())[:MAX_TRANSCRIPT_CHARS]
+        # The words heard win; the model's own account stands in until they arrive (a final
+        # transcript may come after this call), see InterviewState.note_candidate_words.
+        text = state.answer_words(question_id) or transcript.strip()[:MAX_TRANSCRIPT_CHARS]
         if not text:
             raise ToolError(
                 "The transcript is empty. If the candidate did not answer, call skip_question."
             )
         clean_tags = [t.strip()[:40] for t in (tags or []) if t and t.strip()][:MAX_TAGS]
-        state.store.record_answer(
+        state.record_answer(
             Answer(
                 interview_id=state.interview_id,
                 ordinal=question_id,

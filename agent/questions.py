@@ -64,7 +64,16 @@ _FALLBACKS: list[tuple[InterviewType, str, int, str, str]] = [
 
 
 def fallback_id(text: str) -> uuid.UUID:
+    """A stable id for a general question, so the choice can exclude it like a bank question.
+
+    It names no row of the bank: a question asked from these is stored with `bank_question_id`
+    null (the foreign key would refuse this id, and with it the question's answer and feedback).
+    """
     return uuid.uuid5(_FALLBACK_NAMESPACE, text)
+
+
+def is_fallback(question: BankQuestion) -> bool:
+    return question.id == fallback_id(question.text)
 
 
 def fallback_questions(role: str, level: Level) -> list[BankQuestion]:

@@ -36,11 +36,19 @@ class AgentSettings(ServiceSettings):
     # while echo cancellation settles. Browsers cancel echo before audio is sent, so the default
     # is off: a deaf window would stop the candidate from interrupting ("sorry, can you repeat").
     aec_warmup_s: float | None = None
-    # USD per million tokens, for the cost estimate stored with each interview.
-    price_text_in: float = 4.0
-    price_text_out: float = 16.0
-    price_audio_in: float = 32.0
-    price_audio_out: float = 64.0
+    # USD per million tokens, for the cost estimate stored with each interview. Input served
+    # from the model's prompt cache is billed at the cached rates.
+    price_text_in: float = Field(default=4.0, ge=0)
+    price_text_in_cached: float = Field(default=0.4, ge=0)
+    price_text_out: float = Field(default=16.0, ge=0)
+    price_audio_in: float = Field(default=32.0, ge=0)
+    price_audio_in_cached: float = Field(default=0.4, ge=0)
+    price_audio_out: float = Field(default=64.0, ge=0)
+    # The model is the local offline rehearsal server (realtime_local; `make dev` without an
+    # OpenAI key sets this): usage is still counted, the cost is 0.
+    rehearsal_model: bool = False
+    # Seconds between writes of the running usage totals (also written at the end).
+    usage_write_interval_s: float = Field(default=30, gt=0)
 
     # ---- interview timing (seconds) --------------------------------------------------------
     candidate_join_timeout_s: float = Field(default=600, gt=0)

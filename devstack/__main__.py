@@ -119,6 +119,8 @@ def run() -> int:
         )
         worker_env["OPENAI_BASE_URL"] = f"{rehearsal_url}/v1"
         worker_env["OPENAI_API_KEY"] = "offline-rehearsal"
+        # Counted but not priced: the rehearsal costs nothing (agent.usage).
+        worker_env["REHEARSAL_MODEL"] = "true"
     token_server = ManagedProcess(
         "token-server",
         [python, "-m", "token_server"],
