@@ -27,7 +27,7 @@ from livekit.agents.voice.events import (
     UserStateChangedEvent,
 )
 
-from agent import instructions
+from agent import instructions, one_interviewer
 from agent.interviewer import Interviewer, InterviewState
 from agent.settings import AgentSettings
 from interview.store import (
@@ -180,6 +180,7 @@ class Conductor:
 
         await self._wait_until_it_can_be_heard()
         session.input.set_audio_enabled(True)
+        await one_interviewer.ensure_first_interviewer(self.ctx.room)
         self._begin()
         await self._done.wait()
 
