@@ -16,7 +16,8 @@ class AgentSettings(ServiceSettings):
     agent_health_port: int = 8081
     # Interviews one worker runs at once (its load is running / capacity; see agent/load.py).
     # The model runs at OpenAI; a job's local work (WebRTC audio, Silero VAD) is a small share
-    # of a core, and its process about 300 MB: 4 fits a 2-core, 4 GB host with room to spare.
+    # of a core, and a warm job process is about 180 MB (RSS, VAD loaded): 4 fit a 2-core,
+    # 4 GB host beside the rest.
     agent_capacity: int = Field(default=4, ge=1, le=64)
     # Above this machine CPU use (0-1, averaged over 2.5 s) the worker reports itself full,
     # whatever it runs; 1 turns the guard off.

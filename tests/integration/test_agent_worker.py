@@ -9,9 +9,10 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,21 @@ def postgrest_restored(supabase_stack: SupabaseStack) -> Iterator[SupabaseStack]
     yield supabase_stack
     if not supabase_stack.postgrest.running():
         supabase_stack.postgrest.start()
+
+
+@pytest.fixture
+def postgrest_frozen(supabase_stack: SupabaseStack) -> Iterator[Callable[[bool], None]]:
+    """Freeze (SIGSTOP) or thaw the session's PostgREST: requests hang instead of failing, as
+    with an overloaded Supabase. Thawed after the test."""
+    assert supabase_stack.postgrest._proc is not None
+    pid = supabase_stack.postgrest._proc.pid
+    assert pid is not None
+
+    def freeze(frozen: bool) -> None:
+        os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
+    yield freeze
+    os.kill(pid, signal.SIGCONT)
 
 
 def _metadata(interview_id: object, **changes: object) -> str:
@@ -179,7 +195,7 @@ async def test_a_job_is_not_turned_away_while_its_interviews_outbox_is_swept(
     supabase_stack: SupabaseStack,
     store: SupabaseStore,
     start_worker: WorkerStarter,
-    postgrest_restored: SupabaseStack,
+    postgrest_frozen: Callable[[bool], None],
     tmp_path: Path,
     candidates: list[Candidate],
 ) -> None:
@@ -187,12 +203,12 @@ async def test_a_job_is_not_turned_away_while_its_interviews_outbox_is_swept(
     crashed = await store.create_interview(new_interview())
     other = await store.create_interview(new_interview())
     # The job of `crashed` died with a write undelivered; it is re-dispatched while Supabase
-    # is down, so whoever replays its outbox holds the lock for a whole flush.
+    # hangs, so whoever replays its outbox holds the lock for a whole write timeout or more.
     stranded = await _strand(
         supabase_stack, outboxes, str(crashed.id), _question(crashed.id, "Why?")
     )
-    supabase_stack.postgrest.stop()
-    worker = start_worker(OUTBOX_DIR=str(outboxes), STORE_FLUSH_TIMEOUT_S="30")
+    postgrest_frozen(True)
+    worker = start_worker(OUTBOX_DIR=str(outboxes), OUTBOX_SWEEP_INTERVAL_S="3")
     # Before this change only a job swept: another interview's job on this host.
     await dispatch_only(livekit_server, worker.agent_name, f"iv-{other.id}", _metadata(other.id))
     await eventually(
@@ -201,12 +217,19 @@ async def test_a_job_is_not_turned_away_while_its_interviews_outbox_is_swept(
 
     room = f"iv-{crashed.id}"
     await dispatch_only(livekit_server, worker.agent_name, room, _metadata(crashed.id))
-    await asyncio.to_thread(supabase_stack.postgrest.start)
     candidate = Candidate(
         livekit_server.url, token(livekit_server, f"candidate-{crashed.id}", room)
     )
     candidates.append(candidate)
     await candidate.join()
+
+    async def decided() -> bool:
+        log = worker.log()
+        return "another job is running this interview" in log or room in log
+
+    # The re-dispatched job has started (and, before this change, been turned away at once).
+    await eventually(decided, "the re-dispatched job to start", 30)
+    postgrest_frozen(False)
 
     async def outcome() -> str | None:
         if "another job is running this interview" in worker.log():
