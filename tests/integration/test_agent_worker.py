@@ -335,8 +335,7 @@ async def test_a_worker_on_a_busy_machine_takes_interviews_up_to_its_capacity(
         AGENT_CAPACITY="2",
         AGENT_CPU_GUARD="0.99",
         AGENT_IDLE_PROCESSES="2",
-        # The load threshold this worker had by default before AGENT_CAPACITY (the fixture's
-        # 1.0 hid the problem); ignored now.
+        # The load threshold a worker had by default before AGENT_CAPACITY (ignored now).
         AGENT_LOAD_THRESHOLD="0.7",
         SILENCE_CHECKIN_S="120",
     )
