@@ -26,7 +26,7 @@ from livekit.agents.voice.events import (
     UserStateChangedEvent,
 )
 
-from agent import instructions
+from agent import instructions, one_interviewer
 from agent.agent_voice import AgentVoice
 from agent.interviewer import Interviewer, InterviewState
 from agent.reconnect import ReconnectGrace
@@ -161,6 +161,7 @@ class Conductor:
 
         await self._wait_until_it_can_be_heard()
         session.input.set_audio_enabled(True)
+        await one_interviewer.ensure_first_interviewer(self.ctx.room)
         # The candidate is here and can hear the interviewer: from here on it speaks.
         self._begin()
         await self._done.wait()

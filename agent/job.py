@@ -2,7 +2,9 @@
 
 A job that cannot run (bad metadata) says why in one log line, marks the interview failed when
 it can tell which interview it was, and ends without raising, so the worker does not retry it
-in a loop.
+in a loop. A job that cannot read its interview's stored state ends without writing or joining
+(it may be a live interview to resume: starting it again as new would overwrite it); the token
+server dispatches again until an interviewer is in the room.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-from livekit import rtc
 from livekit.agents import JobContext
 
 from agent.conductor import Conductor
 from agent.interviewer import InterviewState, utcnow
 from agent.model import build_session
-from agent.outboxes import lease, outbox_path, settle, sweep
+from agent.one_interviewer import LaterInterviewer, is_later_interviewer
+from agent.outboxes import acquire, outbox_path, settle
 from agent.settings import AgentSettings
 from interview.contract import (
     InterviewMetadata,
@@ -106,11 +107,16 @@ async def run_interview(
         return
 
     outbox = outbox_path(settings.outbox_dir, str(meta.interview_id))
-    held = contextlib.ExitStack()
-    if not held.enter_context(lease(outbox)):
+    held = contextlib.AsyncExitStack()
+    # A sweep replaying this interview's outbox holds its lock for at most a flush and a
+    # close; only a job still holding it after that is a duplicate.
+    if not await held.enter_async_context(
+        acquire(outbox, wait=2 * settings.store_flush_timeout_s + 5)
+    ):
         # Checked before joining: a duplicate must not show up in the room, or its leaving
         # would look like the interviewer dropping out.
         log.error("another job is running this interview; ending this one", extra=extra)
+        await held.aclose()
         ctx.shutdown(reason="duplicate dispatch")
         return
     store = store_factory(settings, outbox)
@@ -120,20 +126,19 @@ async def run_interview(
         try:
             await settle(store, outbox, settings.store_flush_timeout_s)
         finally:
-            held.close()
+            await held.aclose()
 
     ctx.add_shutdown_callback(close_store)
 
-    async def open_other(path: Path) -> SupabaseStore:
-        other = store_factory(settings, path)
-        await other.start()
-        return other
-
-    sweeping = asyncio.ensure_future(
-        sweep(settings.outbox_dir, open_other, timeout=settings.store_flush_timeout_s)
-    )
-    sweeping.add_done_callback(_log_sweep_failure)
-    detail = await _read_detail(store, meta)
+    try:
+        detail = await _read_detail(store, meta, settings.agent_state_read_attempts)
+    except (StoreUnavailable, TimeoutError):
+        log.error(
+            "could not read the interview's stored state; ending the job without joining",
+            extra={**extra, "interview_id": str(meta.interview_id)},
+        )
+        ctx.shutdown(reason="interview state unreadable")
+        return
     if detail is not None and detail.interview.status.ended:
         log.warning("dispatched for an interview that has ended; not joining", extra=extra)
         ctx.shutdown(reason="interview already ended")
@@ -146,36 +151,44 @@ async def run_interview(
         resumed_from = detail.interview.started_at or utcnow()
     session = build_session(settings, state, ctx.proc.userdata["vad"])
     await ctx.connect()
-    if any(
-        p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        for p in ctx.room.remote_participants.values()
-    ):
+    if is_later_interviewer(ctx.room):
         # Dispatches may overlap (a candidate joining as the previous agent left); one
-        # interviewer is enough.
-        log.warning("another interviewer is already in the room; leaving", extra=extra)
+        # interviewer is enough, and both agents agree which one stays.
+        log.warning("another interviewer was first in the room; leaving", extra=extra)
         ctx.shutdown(reason="interviewer already present")
         return
     log.info("interview job started", extra={**extra, "interview_id": str(meta.interview_id)})
-    await Conductor(ctx, session, state, settings, resumed_from=resumed_from).run()
+    conductor = Conductor(ctx, session, state, settings, resumed_from=resumed_from)
+    try:
+        await conductor.run()
+    except LaterInterviewer:
+        log.warning("another interviewer was first in the room; leaving unheard", extra=extra)
+        # Leaving is not an end of the interview: the other interviewer runs it.
+        session.off("close", conductor._on_close)
+        with contextlib.suppress(Exception):
+            await session.aclose()
+        ctx.shutdown(reason="interviewer already present")
+        return
     ctx.shutdown(reason=f"interview {state.end_status or 'not started'}")
 
 
-async def _read_detail(store: Store, meta: InterviewMetadata) -> InterviewDetail | None:
-    """The interview as stored: a live one is being resumed by this job. Unreadable: start as
-    planned (the status writes still move forward only)."""
-    try:
-        return await asyncio.wait_for(store.interview_detail(meta.interview_id), timeout=5)
-    except (StoreUnavailable, TimeoutError):
-        log.warning(
-            "could not read the interview; starting it as new",
-            extra={"interview_id": str(meta.interview_id)},
-        )
-        return None
-
-
-def _log_sweep_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("outbox sweep failed", extra={"error": type(task.exception()).__name__})
+async def _read_detail(
+    store: Store, meta: InterviewMetadata, attempts: int
+) -> InterviewDetail | None:
+    """The interview as stored (None: no such row); a live one is being resumed by this job.
+    Raises StoreUnavailable/TimeoutError when it stays unreadable for `attempts` tries."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await asyncio.wait_for(store.interview_detail(meta.interview_id), timeout=5)
+        except (StoreUnavailable, TimeoutError):
+            if attempt == attempts:
+                raise
+            log.warning(
+                "could not read the interview; trying again",
+                extra={"interview_id": str(meta.interview_id), "attempt": attempt},
+            )
+            await asyncio.sleep(min(0.5 * 2**attempt, 4))
+    return None
 
 
 async def entrypoint(ctx: JobContext) -> None:

@@ -1,11 +1,14 @@
-"""The worker's outbox files: one per interview, held by its job, swept by later jobs.
+"""The worker's outbox files: one per interview, held by its job, swept by the worker.
 
 Each job writes through a store whose durable outbox is `<outbox_dir>/<interview id>.sqlite`,
 and holds an exclusive lock on it while it runs. A job that ended with writes still undelivered
-(Supabase was down at shutdown, or the process died) leaves its file behind; the next job on any
-worker process sharing the folder replays it in the background. A file that only holds dead
-letters (writes Supabase refused for good) is renamed `*.dead.sqlite` and kept for a person to
-inspect, so it is not reopened on every sweep.
+(Supabase was down at shutdown, or the process died) leaves its file behind; the worker's main
+process replays such files at start and every `OUTBOX_SWEEP_INTERVAL_S` (`sweep_forever`),
+whether or not another job ever comes to that host. A sweep holds a file's lock while it
+replays it, so a job dispatched for that interview meanwhile waits for the lock (`acquire`)
+instead of taking the sweep for a duplicate job. A file that only holds dead letters (writes
+Supabase refused for good) is renamed `*.dead.sqlite` and kept for a person to inspect, so it
+is not reopened on every sweep.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +52,24 @@ def lease(path: Path) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+# How often a job waiting for its outbox's lock tries again.
+_LEASE_POLL_S = 0.2
+
+
+@contextlib.asynccontextmanager
+async def acquire(path: Path, wait: float) -> AsyncIterator[bool]:
+    """`lease`, waiting up to `wait` seconds for a holder to let go (a sweep replaying the
+    file holds it for at most a flush and a close); False if it is still held then."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        with lease(path) as mine:
+            if mine or loop.time() >= deadline:
+                yield mine
+                return
+        await asyncio.sleep(_LEASE_POLL_S)
 
 
 def remove(path: Path) -> None:
@@ -113,3 +134,20 @@ async def sweep(
             extra={"files": result.replayed_files, "undelivered": result.left_undelivered},
         )
     return result
+
+
+async def sweep_forever(
+    directory: Path,
+    open_store: Callable[[Path], Awaitable[SupabaseStore]],
+    *,
+    timeout: float,
+    interval: float,
+) -> None:
+    """Sweep now, then every `interval` seconds, until cancelled; a failed sweep is logged and
+    the next one tries again."""
+    while True:
+        try:
+            await sweep(directory, open_store, timeout=timeout)
+        except Exception as exc:  # the loop outlives one bad file or outage
+            log.warning("outbox sweep failed", extra={"error": type(exc).__name__})
+        await asyncio.sleep(interval)

@@ -14,12 +14,23 @@ class AgentSettings(ServiceSettings):
     # ---- worker process pool ------------------------------------------------------------
     # Health/status HTTP port of the worker (0 picks a free one).
     agent_health_port: int = 8081
-    # Worker stops taking jobs above this CPU load (0-1).
-    agent_load_threshold: float = Field(default=0.7, gt=0, le=1)
-    # Seconds a draining worker waits for running interviews before it exits.
-    agent_drain_timeout: int = 1800
-    # Job processes kept warm (VAD loaded) for new interviews.
+    # Interviews one worker runs at once (its load is running / capacity; see agent/load.py).
+    # The model runs at OpenAI; a job's local work (WebRTC audio, Silero VAD) is a small share
+    # of a core, and a warm job process is about 180 MB (RSS, VAD loaded): 4 fit a 2-core,
+    # 4 GB host beside the rest.
+    agent_capacity: int = Field(default=4, ge=1, le=64)
+    # Above this machine CPU use (0-1, averaged over 2.5 s) the worker reports itself full,
+    # whatever it runs; 1 turns the guard off.
+    agent_cpu_guard: float = Field(default=0.95, gt=0, le=1)
+    # Seconds a draining worker (SIGTERM) waits for running interviews before it exits: the
+    # longest interview (90 min) plus the wait for its candidate and the end, so a deploy never
+    # cuts one short. A process manager's kill timeout must be at least this long.
+    agent_drain_timeout: int = Field(default=7200, ge=0)
+    # Job processes kept warm (VAD loaded) for new interviews (at most the capacity).
     agent_idle_processes: int = Field(default=2, ge=0)
+    # A job whose interview's stored state cannot be read tries this many times, then ends
+    # without writing, so a later dispatch resumes it instead of it starting again.
+    agent_state_read_attempts: int = Field(default=3, ge=1, le=10)
 
     # ---- model ----------------------------------------------------------------------------
     openai_api_key: SecretStr = SecretStr("")
@@ -66,3 +77,6 @@ class AgentSettings(ServiceSettings):
     # ---- store -----------------------------------------------------------------------------
     outbox_dir: Path = Path(".local/outbox")
     store_flush_timeout_s: float = 5.0
+    # Seconds between the worker's sweeps of outboxes left behind by jobs that ended with
+    # writes undelivered (one sweep also runs at start).
+    outbox_sweep_interval_s: float = Field(default=60, gt=0)

@@ -2,16 +2,37 @@
 
 Run with `python -m agent start` (production) or `python -m agent dev`. The agent name makes
 dispatch explicit: the token server dispatches each interview to this worker by name.
+
+The worker's main process does three things of its own besides livekit-agents' dispatching:
+it reports its load as running interviews against `AGENT_CAPACITY` (agent/load.py), it declines
+a dispatch whose metadata is of a newer schema version before any job process runs it (a worker
+that knows the version takes it, during a rolling deploy), and it sweeps the outboxes jobs left
+behind (agent/outboxes.py), at start and periodically.
+
+On SIGTERM in `start` mode livekit-agents drains: the worker reports itself full to LiveKit,
+answers every new request "unavailable", waits up to `AGENT_DRAIN_TIMEOUT` for its running jobs
+(job processes ignore the signal), then exits. `dev` mode does not drain.
 """
 
 from __future__ import annotations
 
-from livekit.agents import AgentServer, JobProcess, cli
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from livekit.agents import AgentServer, JobProcess, JobRequest, cli
 from livekit.plugins import silero
 
-from agent.job import entrypoint
+from agent import load
+from agent.job import default_store_factory, entrypoint
+from agent.outboxes import sweep_forever
 from agent.settings import AgentSettings
+from interview.contract import MetadataError, NewerSchemaVersion, decode_metadata
 from interview.logs import quiet_http_clients
+from interview.supabase_store import SupabaseStore
+
+log = logging.getLogger("agent.worker")
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -20,19 +41,69 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["vad"] = silero.VAD.load()
 
 
+async def on_request(req: JobRequest) -> None:
+    """Accept a dispatch unless its metadata is of a newer schema version. Invalid metadata is
+    accepted: the job says why and marks the interview failed."""
+    try:
+        decode_metadata(req.job.metadata)
+    except NewerSchemaVersion as exc:
+        log.warning(
+            "declined a dispatch of a newer schema version",
+            extra={"room": req.room.name, "job_id": req.id, "schema_version": exc.version},
+        )
+        # terminate=False: LiveKit offers the job to another worker.
+        await req.reject(terminate=False)
+        return
+    except MetadataError:
+        pass
+    await req.accept()
+
+
+class InterviewServer(AgentServer):
+    """An `AgentServer` whose main process also sweeps stranded outboxes while it runs."""
+
+    def __init__(self, settings: AgentSettings) -> None:
+        super().__init__(
+            setup_fnc=prewarm,
+            port=settings.agent_health_port,
+            load_fnc=load.InterviewLoad(settings.agent_capacity, settings.agent_cpu_guard),
+            load_threshold=load.threshold(settings.agent_capacity),
+            drain_timeout=settings.agent_drain_timeout,
+            num_idle_processes=load.idle_processes(
+                settings.agent_idle_processes, settings.agent_capacity
+            ),
+            ws_url=settings.livekit_url,
+            api_key=settings.livekit_api_key,
+            api_secret=settings.livekit_api_secret.get_secret_value(),
+        )
+        self.settings = settings
+        self.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
+
+    async def _open_outbox_store(self, path: Path) -> SupabaseStore:
+        store = default_store_factory(self.settings, path)
+        await store.start()
+        return store
+
+    async def run(self, *, devmode: bool = False, unregistered: bool = False) -> None:
+        sweeping = asyncio.create_task(
+            sweep_forever(
+                self.settings.outbox_dir,
+                self._open_outbox_store,
+                timeout=self.settings.store_flush_timeout_s,
+                interval=self.settings.outbox_sweep_interval_s,
+            ),
+            name="outbox_sweep",
+        )
+        try:
+            await super().run(devmode=devmode, unregistered=unregistered)
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
+
+
 def build_server(settings: AgentSettings) -> AgentServer:
-    server = AgentServer(
-        setup_fnc=prewarm,
-        port=settings.agent_health_port,
-        load_threshold=settings.agent_load_threshold,
-        drain_timeout=settings.agent_drain_timeout,
-        num_idle_processes=settings.agent_idle_processes,
-        ws_url=settings.livekit_url,
-        api_key=settings.livekit_api_key,
-        api_secret=settings.livekit_api_secret.get_secret_value(),
-    )
-    server.rtc_session(entrypoint, agent_name=settings.agent_name)
-    return server
+    return InterviewServer(settings)
 
 
 def main() -> None:

@@ -115,6 +115,18 @@ class MetadataError(ValueError):
     """The dispatch metadata is missing, malformed, of another version or out of bounds."""
 
 
+class NewerSchemaVersion(MetadataError):
+    """The metadata is of a schema version this code does not know yet: not invalid, only for
+    a newer worker (during a rolling deploy, one that knows it takes the job)."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"metadata schema_version {version} is not supported yet (this worker knows "
+            f"{SCHEMA_VERSION}; a newer one takes it)"
+        )
+        self.version = version
+
+
 def decode_metadata(raw: str | None) -> InterviewMetadata:
     """Parse the job's metadata string; every failure is a `MetadataError` saying what is wrong
     (field names and reasons, never the values, which may be personal data)."""
@@ -129,7 +141,10 @@ def decode_metadata(raw: str | None) -> InterviewMetadata:
     if not isinstance(data, dict):
         raise MetadataError("metadata is not a JSON object")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    # bool is an int in Python; `true` is not a version.
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise NewerSchemaVersion(version)
+    if version != SCHEMA_VERSION or isinstance(version, bool):
         raise MetadataError(
             f"metadata schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
         )
