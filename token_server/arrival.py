@@ -138,6 +138,12 @@ class Arrivals:
         found = self._by_id.get(interview.id)
         if found is not None and found.running:
             return found
+        # Forget finished tasks whose outcome a later poll would look up afresh anyway; an
+        # unavailable one stays, so that polling does not start it again without a retry.
+        for key in [
+            k for k, a in self._by_id.items() if not a.running and a.state != "unavailable"
+        ]:
+            del self._by_id[key]
         arrival = Arrival(interview.id, reason)
         arrival.task = asyncio.create_task(
             _run(services, arrival, interview), name=f"arrival-{interview.id}"
@@ -213,6 +219,7 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
     extra: dict[str, object] = {"interview_id": str(interview.id), "reason": arrival.reason}
     grace = grace_for(1, settings.agent_dispatch_grace_s)
     seen_candidate = False
+    room_made = False
     log.info("ensuring an interviewer", extra=extra)
     try:
         while True:
@@ -220,8 +227,13 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
                 log.info("interview ended; no interviewer needed", extra=extra)
                 return
             try:
+                if not room_made:
+                    # The room closes when it stays empty: the candidate may come days later.
+                    await ensure_room(services, interview.room_name)
+                    room_made = True
                 participants, dispatches = await _look(services, interview)
             except LIVEKIT_ERRORS as exc:
+                room_made = False
                 log.warning(
                     "could not look at the room", extra={**extra, "error": type(exc).__name__}
                 )
@@ -239,15 +251,16 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
                 if decision.action == "present":
                     arrival.state = "present"
                     arrival.looked.set()
-                    store.audit(
-                        "agent_arrived",
-                        interview_id=interview.id,
-                        detail={
-                            "attempts": arrival.attempts,
-                            "seconds": round(loop.time() - started, 1),
-                            "reason": arrival.reason,
-                        },
-                    )
+                    if arrival.attempts:  # an agent already there was audited when it came
+                        store.audit(
+                            "agent_arrived",
+                            interview_id=interview.id,
+                            detail={
+                                "attempts": arrival.attempts,
+                                "seconds": round(loop.time() - started, 1),
+                                "reason": arrival.reason,
+                            },
+                        )
                     log.info("interviewer present", extra={**extra, "attempts": arrival.attempts})
                     return
                 if seen_candidate and not here and interview.status is not InterviewStatus.live:
@@ -300,8 +313,6 @@ async def _dispatch(
         for dispatch_id in drop:
             # Only dispatches no worker took: deleting one with a job removes its agent.
             await lk.agent_dispatch.delete_dispatch(dispatch_id, interview.room_name)
-        # The room closes when it stays empty; the candidate may come long after creation.
-        await ensure_room(services, interview.room_name)
         dispatch = await dispatch_agent(services, interview)
     except LIVEKIT_ERRORS as exc:
         log.warning("dispatch failed", extra={**extra, "error": type(exc).__name__})
@@ -309,8 +320,10 @@ async def _dispatch(
     arrival.attempts += 1
     if arrival.attempts > 1:
         arrival.state = "retrying"
+    # Today's kinds: a first interviewer is dispatched, one that left is re-dispatched.
+    kind = "agent_redispatched" if arrival.reason == "agent_left" else "agent_dispatched"
     services.store.audit(
-        "agent_dispatched",
+        kind,
         interview_id=interview.id,
         detail={
             "dispatch_id": dispatch.id,
