@@ -129,7 +129,13 @@ async def ours(lkapi: api.LiveKitAPI, room: str, name: str) -> list[api.AgentDis
 
 
 async def jobs_in(lkapi: api.LiveKitAPI, room: str, name: str) -> int:
-    return sum(len(d.state.jobs) for d in await ours(lkapi, room, name))
+    """The jobs of the room's dispatches to `name`. LiveKit lists a dispatch's job a moment
+    after the worker took it (the agent may already be in the room): wait for one."""
+
+    async def listed() -> int:
+        return sum(len(d.state.jobs) for d in await ours(lkapi, room, name))
+
+    return await eventually(listed, "the dispatch's job being listed", timeout=15)
 
 
 def signed_webhook(server: TokenServer, payload: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -179,7 +179,12 @@ async def test_creation_makes_the_room_and_the_candidate_arriving_brings_the_age
 
         [agent] = await eventually(agent_in_room, "the agent joining the room", timeout=60)
         assert agent.identity
-        [dispatch] = [d for d in await ours() if d.state.jobs]
+
+        async def taken() -> list[api.AgentDispatch]:
+            # LiveKit lists the job a moment after the worker took it.
+            return [d for d in await ours() if d.state.jobs]
+
+        [dispatch] = await eventually(taken, "the dispatch's job being listed", timeout=15)
         metadata = decode_metadata(dispatch.metadata)
         assert metadata == InterviewMetadata(
             **PLAN, interview_id=UUID(iid), candidate_identity=created["candidate_identity"]
