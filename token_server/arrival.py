@@ -201,12 +201,13 @@ async def _look(
     return list(listed.participants), list(dispatches)
 
 
-async def _still_open(services: Services, interview_id: UUID) -> bool:
+async def _current(services: Services, interview: Interview) -> Interview | None:
+    """The interview as stored now; None once it has ended (or is gone)."""
     try:
-        current = await services.store.get_interview(interview_id)
+        current = await services.store.get_interview(interview.id)
     except StoreUnavailable:
-        return True  # keep going; the next look may read it
-    return current is not None and not current.status.ended
+        return interview  # keep going; the next look may read it
+    return current if current is not None and not current.status.ended else None
 
 
 async def _run(services: Services, arrival: Arrival, interview: Interview) -> None:
@@ -223,7 +224,8 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
     log.info("ensuring an interviewer", extra=extra)
     try:
         while True:
-            if not await _still_open(services, interview.id):
+            current = await _current(services, interview)
+            if current is None:
                 log.info("interview ended; no interviewer needed", extra=extra)
                 return
             try:
@@ -263,13 +265,14 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
                         )
                     log.info("interviewer present", extra={**extra, "attempts": arrival.attempts})
                     return
-                if seen_candidate and not here and interview.status is not InterviewStatus.live:
+                # A live interview's candidate may be rejoining: its new agent must be there.
+                if seen_candidate and not here and current.status is not InterviewStatus.live:
                     arrival.looked.set()
                     log.info("candidate left before the interviewer arrived", extra=extra)
                     return
                 if decision.action == "dispatch" and loop.time() < deadline:
                     await _dispatch(services, arrival, interview, decision.drop, extra)
-                    grace = grace_for(arrival.attempts + 1, settings.agent_dispatch_grace_s)
+                    grace = grace_for(arrival.attempts, settings.agent_dispatch_grace_s)
             arrival.looked.set()
             if loop.time() >= deadline:
                 arrival.state = "unavailable"
