@@ -51,6 +51,8 @@ JOINING_JOB_S = 15.0
 BACKOFF_CAP = 4
 # The join call waits this long at most for the first look at the room.
 FIRST_LOOK_S = 2.0
+# Outcomes of finished tasks kept for polling pages (dicts keep insertion order: oldest go).
+KEEP_FINISHED = 2000
 
 _LIVE_JOB = (api.JobStatus.JS_PENDING, api.JobStatus.JS_RUNNING)
 
@@ -138,18 +140,20 @@ class Arrivals:
         found = self._by_id.get(interview.id)
         if found is not None and found.running:
             return found
-        # Forget finished tasks whose outcome a later poll would look up afresh anyway; an
-        # unavailable one stays, so that polling does not start it again without a retry.
-        for key in [
-            k for k, a in self._by_id.items() if not a.running and a.state != "unavailable"
-        ]:
-            del self._by_id[key]
+        self._forget_oldest()
         arrival = Arrival(interview.id, reason)
         arrival.task = asyncio.create_task(
             _run(services, arrival, interview), name=f"arrival-{interview.id}"
         )
         self._by_id[interview.id] = arrival
         return arrival
+
+    def _forget_oldest(self) -> None:
+        """Keep the outcome of finished tasks (the page polls it) for the latest interviews."""
+        if len(self._by_id) < KEEP_FINISHED:
+            return
+        for key in [k for k, a in self._by_id.items() if not a.running][: KEEP_FINISHED // 10]:
+            del self._by_id[key]
 
     async def aclose(self) -> None:
         tasks = [a.task for a in self._by_id.values() if a.task is not None and not a.task.done()]

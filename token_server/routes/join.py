@@ -102,7 +102,9 @@ def _needs_restart(arrival: Arrival, retry: bool) -> bool:
     if arrival.running:
         return False
     # Polling never restarts an unavailable interviewer by itself: the page offers a retry.
-    return retry or arrival.state != "unavailable"
+    # A present one that leaves is replaced through its participant_left webhook. A task that
+    # stopped on its way (the candidate had left) starts again for the polling page.
+    return retry or arrival.state not in ("present", "unavailable")
 
 
 @router.post(
