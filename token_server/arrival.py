@@ -224,7 +224,10 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
     extra: dict[str, object] = {"interview_id": str(interview.id), "reason": arrival.reason}
     grace = grace_for(1, settings.agent_dispatch_grace_s)
     seen_candidate = False
-    room_made = False
+    # Only a candidate's arrival makes the room; an agent that left a live interview may have
+    # left because the room was deleted at its end, which must not bring it back.
+    candidate_driven = arrival.reason != "agent_left"
+    room_made = not candidate_driven
     log.info("ensuring an interviewer", extra=extra)
     try:
         while True:
@@ -239,7 +242,12 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
                     room_made = True
                 participants, dispatches = await _look(services, interview)
             except LIVEKIT_ERRORS as exc:
-                room_made = False
+                if isinstance(exc, api.ServerError) and exc.code == "not_found" and room_made:
+                    # An agent left because its room was deleted (the interview is ending):
+                    # nobody is waiting for a new one.
+                    log.info("room gone; no interviewer needed", extra=extra)
+                    return
+                room_made = not candidate_driven
                 log.warning(
                     "could not look at the room", extra={**extra, "error": type(exc).__name__}
                 )

@@ -518,10 +518,17 @@ async def test_the_agent_leaving_a_live_interview_is_recorded(
         audits = await audit_kinds(supabase_stack, iid)
         return [a for a in audits if a["kind"] == "agent_left_live"]
 
-    [audit] = await eventually(recorded, "the agent_left_live audit row")
-    assert audit["detail"]["identity"] == "agent-under-test"
-    left = [a for a in await audit_kinds(supabase_stack, iid) if a["kind"] == "participant_left"]
-    assert [a["detail"]["kind"] for a in left] == ["agent"]
+    try:
+        [audit] = await eventually(recorded, "the agent_left_live audit row")
+        assert audit["detail"]["identity"] == "agent-under-test"
+        left = [
+            a for a in await audit_kinds(supabase_stack, iid) if a["kind"] == "participant_left"
+        ]
+        assert [a["detail"]["kind"] for a in left] == ["agent"]
+    finally:
+        # The token server sends a new agent into a live interview whose agent left; end the
+        # interview so that it stops (later modules' workers would take the dispatch).
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
 
 
 async def test_ready_checks_the_store_and_livekit(http: httpx.AsyncClient) -> None:
