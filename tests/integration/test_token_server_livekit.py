@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -83,11 +84,30 @@ async def http(token_server: TokenServer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+# Rooms of the interviews a test created: closed after it (see `close_rooms`).
+CREATED_ROOMS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_rooms(livekit_server: LiveKitServer) -> AsyncIterator[None]:
+    """End what a test left open. An interview the agent made live stays live when the
+    module's worker stops; the token server would then send a new agent into it, and a later
+    module's worker would take that job."""
+    yield
+    async with api.LiveKitAPI(
+        livekit_server.url, livekit_server.api_key, livekit_server.api_secret
+    ) as client:
+        while CREATED_ROOMS:
+            with contextlib.suppress(api.ServerError):
+                await client.room.delete_room(api.DeleteRoomRequest(room=CREATED_ROOMS.pop()))
+
+
 async def create(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     resp = await http.post("/api/interviews", json={**PLAN, **overrides})
     assert resp.status_code == 201, resp.text
     assert resp.headers["cache-control"] == "no-store"
     body: dict[str, Any] = resp.json()
+    CREATED_ROOMS.append(body["room"])
     return body
 
 
