@@ -253,3 +253,15 @@ def test_a_malformed_id_is_a_validation_error(client: TestClient) -> None:
     resp = client.get("/api/interviews/not-a-uuid/feed", headers=AUTH)
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "validation_error"
+
+
+async def test_the_feed_detail_carries_presence_null_without_livekit(
+    client: TestClient, store: ScriptedStore
+) -> None:
+    # LiveKit is unreachable here: presence is null rather than a guess; the field is there
+    # for the observer page's "candidate waiting, no interviewer yet".
+    iid = await live_interview(store)
+    store.script = [None, status(InterviewStatus.completed)]
+    got = events(client.get(f"/api/interviews/{iid}/feed", headers=AUTH).text)
+    details = [data for kind, data in got if kind == "detail"]
+    assert details and all("presence" in d and d["presence"] is None for d in details)
