@@ -25,12 +25,12 @@ from livekit.agents import AgentServer, JobProcess, JobRequest, cli
 from livekit.plugins import silero
 
 from agent import load
-from agent.job import default_store_factory, entrypoint
+from agent.job import entrypoint
 from agent.outboxes import sweep_forever
 from agent.settings import AgentSettings
 from interview.contract import MetadataError, NewerSchemaVersion, decode_metadata
 from interview.logs import quiet_http_clients
-from interview.supabase_store import SupabaseStore
+from interview.supabase_store import SupabaseStore, open_store
 
 log = logging.getLogger("agent.worker")
 
@@ -80,7 +80,7 @@ class InterviewServer(AgentServer):
         self.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=on_request)
 
     async def _open_outbox_store(self, path: Path) -> SupabaseStore:
-        store = default_store_factory(self.settings, path)
+        store = open_store(self.settings, path)
         await store.start()
         return store
 

@@ -38,7 +38,7 @@ from tests.fixtures.agent import (
     start_workers_named,
     token,
 )
-from tests.fixtures.store import new_interview
+from tests.fixtures.store import new_interview, store_settings
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,9 @@ async def _strand(supabase_stack: SupabaseStack, into: Path, name: str, *qs: Ask
     scratch = into.parent / f"scratch-{name}"
     path = outbox_path(scratch, name)
     unreachable = open_store(
-        f"http://127.0.0.1:{free_port()}", supabase_stack.service_role_key, path, retry_cap=0.2
+        store_settings(f"http://127.0.0.1:{free_port()}", supabase_stack.service_role_key),
+        path,
+        retry_cap=0.2,
     )
     await unreachable.start()
     for q in qs:
