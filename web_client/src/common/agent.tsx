@@ -13,15 +13,22 @@ const STATE_TEXT: Record<string, string> = {
   failed: "Unavailable",
 };
 
-/** The interviewer's state (from `lk.agent.state`) with its voice as bars. */
-export function AgentStatus({ subject = "The interviewer" }: { subject?: string }) {
+/** The interviewer's state (from `lk.agent.state`) with its voice as bars; `absent` is what
+ * it says while no interviewer is in the room. */
+export function AgentStatus({
+  subject = "The interviewer",
+  absent = "Waiting for the interviewer to join",
+}: {
+  subject?: string;
+  absent?: string;
+}) {
   const { state, audioTrack, agent } = useVoiceAssistant();
-  const label = agent ? (STATE_TEXT[state] ?? state) : "Waiting for the interviewer to join";
+  const label = agent ? (STATE_TEXT[state] ?? state) : absent;
   return (
     <section className="agent" aria-label="Interviewer">
       <BarVisualizer state={state} track={audioTrack} barCount={5} className="bars" aria-hidden="true" />
       <p className="agent-state" role="status" aria-live="polite" data-testid="agent-state" data-state={state}>
-        <span className="visually-hidden">{subject}: </span>
+        {agent && <span className="visually-hidden">{subject}: </span>}
         {label}
       </p>
     </section>
