@@ -30,8 +30,9 @@ log = logging.getLogger("token_server.app")
 StoreFactory = Callable[[Settings], Store]
 
 DESCRIPTION = """
-Creates interviews (row, LiveKit room, agent dispatch, candidate invite), mints candidate and
-hidden observer tokens, and receives LiveKit webhooks. Interviewer endpoints need
+Creates interviews (row, LiveKit room, candidate invite), mints candidate and hidden observer
+tokens, gets the interviewer into the room once the candidate comes, and receives LiveKit
+webhooks. Interviewer endpoints need
 `Authorization: Bearer <interviewer API key>`. Errors are `{"error": {"code", "message",
 "details"}}`.
 """
@@ -85,10 +86,13 @@ def create_app(
         )
         if not settings.api_keys():
             log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
+        services = app.state.services
         try:
             yield
         finally:
             app.state.services = None
+            # Before the LiveKit client closes: the arrival tasks use it.
+            await services.arrivals.aclose()
             if own_livekit:
                 await the_livekit.aclose()
             if own_store:

@@ -1,7 +1,7 @@
 """What the routes depend on, reached through the request (no module globals).
 
 `Services` is built once per app (by the factory's lifespan) and holds the settings, the store,
-the LiveKit API client, the authenticator and the rate limiters.
+the LiveKit API client, the authenticator, the rate limiters and the interviewer arrival tasks.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from livekit import api
 
 from interview.store import Store
+from token_server.arrival import Arrivals
 from token_server.auth import Authenticator, Principal
 from token_server.errors import ApiError
 from token_server.ratelimit import RateLimiter, retry_after_header
@@ -29,9 +30,11 @@ class Services:
     authenticator: Authenticator
     create_limiter: RateLimiter
     join_limiter: RateLimiter
-    # Webhook events that re-dispatched an agent, per interview (this process's count; the
-    # audit log keeps the durable record).
+    # Webhook events that re-dispatched an agent into a live interview, per interview (this
+    # process's count; the audit log keeps the durable record).
     redispatches: dict[UUID, set[str]] = field(default_factory=dict)
+    # The tasks getting an interviewer into rooms (token_server.arrival).
+    arrivals: Arrivals = field(default_factory=Arrivals)
 
 
 def get_services(request: Request) -> Services:

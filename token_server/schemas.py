@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from interview.contract import Mode
-from interview.store import Interview
+from interview.store import Interview, InterviewDetail
 
 # token_urlsafe(32) is 43 characters; allow some room without accepting arbitrary blobs.
 InviteSecret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,128}$")]
@@ -58,11 +58,34 @@ class CreatedInterview(_Out):
     invite: Invite
     room: str
     candidate_identity: str
-    dispatch_id: str
+
+
+class Presence(_Out):
+    """Who is in the interview's room right now, as LiveKit sees it."""
+
+    candidate: bool
+    interviewer: bool
+
+
+_PRESENCE = Field(
+    default=None,
+    description="Who is in the room, for waiting and live interviews; null once the interview "
+    "has ended or when LiveKit did not answer in time",
+)
+
+
+class InterviewItem(Interview):
+    presence: Presence | None = _PRESENCE
+
+
+class InterviewView(InterviewDetail):
+    """One interview's detail, with who is in its room."""
+
+    presence: Presence | None = _PRESENCE
 
 
 class InterviewPage(_Out):
-    items: list[Interview]
+    items: list[InterviewItem]
     limit: int
     offset: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last page")
@@ -72,6 +95,29 @@ class JoinRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     secret: InviteSecret
+
+
+ArrivalState = Literal["present", "connecting", "retrying", "unavailable"]
+
+
+class InterviewerArrival(_Out):
+    """Where the interviewer is, for the candidate's waiting page."""
+
+    state: ArrivalState = Field(
+        description="present: in the room; connecting: the first dispatch is on its way; "
+        "retrying: a dispatch was not taken and another was sent; unavailable: none arrived "
+        "within the bound (offer a retry)"
+    )
+    attempts: int = Field(ge=0, description="Dispatches sent since the candidate arrived")
+
+
+class ArrivalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: InviteSecret
+    retry: bool = Field(
+        default=False, description="Start ensuring the interviewer again if it is unavailable"
+    )
 
 
 class CandidateSession(_Out):
@@ -96,6 +142,7 @@ class JoinGrant(_Out):
 
 class CandidateJoin(JoinGrant):
     interview: CandidateSession
+    interviewer: InterviewerArrival
 
 
 class ObserverJoin(JoinGrant):

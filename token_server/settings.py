@@ -39,6 +39,13 @@ class Settings(ServiceSettings):
     webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
     # Agents sent into one live interview after its agent left (a worker died) before giving up.
     agent_redispatch_limit: int = Field(default=2, ge=0, le=10)
+    # A dispatch no worker has taken after this many seconds was dropped (LiveKit offers a
+    # dispatch once); it is sent again, each time a little later (exponential backoff, jitter).
+    agent_dispatch_grace_s: float = Field(default=4.0, gt=0, le=120)
+    # How long a candidate's arrival keeps ensuring an interviewer before saying "unavailable".
+    agent_arrival_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # Bound on the LiveKit reads behind the dashboard's presence (null when exceeded).
+    presence_timeout_seconds: float = Field(default=1.5, gt=0, le=30)
     # Bound on every LiveKit server API call.
     livekit_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Bound on the store reads behind /ready.

@@ -1,6 +1,6 @@
 """The token server against the real LiveKit server, the real store (PostgREST) and the real
-agent worker: creation dispatches the agent, tokens are enforced by the server, webhooks close
-interviews and are verified."""
+agent worker: the candidate's arrival dispatches the agent, tokens are enforced by the server,
+webhooks close interviews and are verified."""
 
 from __future__ import annotations
 
@@ -123,21 +123,25 @@ def publish_options(source: rtc.TrackSource.ValueType) -> rtc.TrackPublishOption
     return rtc.TrackPublishOptions(source=source)
 
 
-# ---- creation, dispatch, the agent joins ---------------------------------------------------
+# ---- creation, then the candidate brings the agent -------------------------------------------
 
 
-async def test_creation_dispatches_the_agent_with_the_metadata_and_the_agent_joins(
+async def test_creation_makes_the_room_and_the_candidate_arriving_brings_the_agent(
     token_server: TokenServer,
     agent_worker: Worker,
     http: httpx.AsyncClient,
     lkapi: api.LiveKitAPI,
     supabase_stack: SupabaseStack,
 ) -> None:
+    """Creation writes the row and the room and dispatches nothing (an invite for next week
+    holds no job); the candidate's participant_joined webhook alone (no join call) ensures the
+    interviewer, which arrives with the metadata."""
     created = await create(http)
     iid = created["interview"]["id"]
     room = created["room"]
 
     assert room == f"iv-{iid}"
+    assert "dispatch_id" not in created
     assert created["invite"]["url"].endswith(f"/join#{created['invite']['secret']}")
     [row] = await rows(supabase_stack, "interviews", id=f"eq.{iid}", select="status,invite_hash")
     assert row["status"] == "waiting"
@@ -148,34 +152,54 @@ async def test_creation_dispatches_the_agent_with_the_metadata_and_the_agent_joi
     assert lk_room.max_participants == token_server.settings.room_max_participants
     assert lk_room.metadata == ""  # the plan is for the agent only, never broadcast
 
-    # The server also lists its automatic dispatch (no agent name) for rooms created by the API;
-    # ours is the one for the interviewer agent.
-    dispatches = await lkapi.agent_dispatch.list_dispatch(room)
-    [dispatch] = [d for d in dispatches if d.agent_name == token_server.settings.agent_name]
-    assert dispatch.id == created["dispatch_id"]
-    assert dispatch.agent_name == token_server.settings.agent_name
-    metadata = decode_metadata(dispatch.metadata)
-    assert metadata == InterviewMetadata(
-        **PLAN, interview_id=UUID(iid), candidate_identity=created["candidate_identity"]
+    async def ours() -> list[api.AgentDispatch]:
+        # The server also lists its automatic dispatch (no agent name) for rooms created by
+        # the API; ours are those for the interviewer agent.
+        dispatches = await lkapi.agent_dispatch.list_dispatch(room)
+        return [d for d in dispatches if d.agent_name == token_server.settings.agent_name]
+
+    assert await ours() == []
+
+    settings = token_server.settings
+    candidate_token = tokens.candidate_token(
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret.get_secret_value(),
+        room=room,
+        identity=created["candidate_identity"],
+        name=PLAN["candidate_name"],
+        ttl=timedelta(minutes=5),
     )
+    candidate = rtc.Room()
+    await candidate.connect(settings.livekit_url, candidate_token)
+    try:
 
-    async def agent_in_room() -> list[api.ParticipantInfo]:
-        listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-        return [p for p in listed.participants if p.kind == api.ParticipantInfo.Kind.AGENT]
+        async def agent_in_room() -> list[api.ParticipantInfo]:
+            listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+            return [p for p in listed.participants if p.kind == api.ParticipantInfo.Kind.AGENT]
 
-    [agent] = await eventually(agent_in_room, "the agent joining the room", timeout=60)
-    assert agent.identity
+        [agent] = await eventually(agent_in_room, "the agent joining the room", timeout=60)
+        assert agent.identity
+        [dispatch] = [d for d in await ours() if d.state.jobs]
+        metadata = decode_metadata(dispatch.metadata)
+        assert metadata == InterviewMetadata(
+            **PLAN, interview_id=UUID(iid), candidate_identity=created["candidate_identity"]
+        )
 
-    async def joined_audited() -> list[dict[str, Any]]:
-        audits = await audit_kinds(supabase_stack, iid)
-        return [
-            a
-            for a in audits
-            if a["kind"] == "participant_joined" and a["detail"].get("kind") == "agent"
-        ]
+        async def joined_audited() -> list[dict[str, Any]]:
+            audits = await audit_kinds(supabase_stack, iid)
+            return [
+                a
+                for a in audits
+                if a["kind"] == "participant_joined" and a["detail"].get("kind") == "agent"
+            ]
 
-    [audit] = await eventually(joined_audited, "the agent's participant_joined audit row")
-    assert audit["detail"]["identity"] == agent.identity
+        [audit] = await eventually(joined_audited, "the agent's participant_joined audit row")
+        assert audit["detail"]["identity"] == agent.identity
+        kinds = {a["kind"] for a in await audit_kinds(supabase_stack, iid)}
+        assert "agent_dispatched" in kinds
+    finally:
+        await candidate.disconnect()
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
 
 
 async def test_creation_fails_cleanly_when_livekit_refuses(

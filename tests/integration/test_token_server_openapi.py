@@ -52,6 +52,7 @@ def test_no_generated_request_makes_the_server_fail(token_server: TokenServer) -
         "GET /api/interviews/{interview_id}",
         "POST /api/interviews/{interview_id}/observer-token",
         "POST /api/join",
+        "POST /api/join/interviewer",
         "POST /webhooks/livekit",
     } <= {op.label for op in operations}
 

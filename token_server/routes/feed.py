@@ -2,7 +2,8 @@
 
 Scores and feedback never travel through the LiveKit room (the candidate is in it); the
 observer page reads them here. The server polls the store about once a second and sends the
-whole `InterviewDetail` whenever it differs from the last one sent, so a client that connects
+whole detail (`InterviewView`: the `InterviewDetail` and who is in the room) whenever it
+differs from the last one sent, so a client that connects
 late or reconnects needs no history. The stream ends when the interview has ended (after
 sending the final detail), when the client goes, or after a bounded lifetime (the client then
 reconnects); comment lines keep idle proxies from closing it.
@@ -27,6 +28,7 @@ from fastapi.responses import StreamingResponse
 from interview.store import InterviewDetail, StoreUnavailable
 from token_server.deps import Interviewer, ServicesDep
 from token_server.errors import ApiError
+from token_server.presence import view_with_presence
 from token_server.schemas import error_responses
 
 log = logging.getLogger("token_server.feed")
@@ -58,7 +60,7 @@ async def detail_events(
     yield f"retry: {RETRY_MS}\n\n".encode()
     while True:
         if detail is not None:
-            body = detail.model_dump_json()
+            body = (await view_with_presence(services, detail)).model_dump_json()
             if body != last_json:
                 last_json = body
                 last_sent_at = time.monotonic()
@@ -101,7 +103,7 @@ async def detail_events(
     responses={
         200: {
             "content": {"text/event-stream": {}},
-            "description": "Server-sent events: `detail` (an InterviewDetail as JSON) whenever "
+            "description": "Server-sent events: `detail` (an InterviewView as JSON) whenever "
             "it changes, `end` when the interview has ended, `reconnect` at the end of the "
             "stream's lifetime, `unavailable` while the store does not answer",
         },

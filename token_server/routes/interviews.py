@@ -1,4 +1,8 @@
-"""Interviews: create (store row, room, agent dispatch, candidate invite), read, list, observe."""
+"""Interviews: create (store row, room, candidate invite), read, list, observe.
+
+Creation dispatches no agent: an invite used next week must not hold a job process and a model
+session meanwhile. The candidate's arrival brings the interviewer (token_server.arrival).
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,16 @@ from fastapi import APIRouter, Query, Request
 from livekit import api
 
 from interview.contract import InterviewPlan, MetadataError, dispatch_metadata
-from interview.store import InterviewDetail, InterviewStatus, NewInterview
+from interview.store import InterviewStatus, NewInterview
 from token_server import tokens
-from token_server.agents import LIVEKIT_ERRORS, dispatch_agent, ensure_room
+from token_server.agents import LIVEKIT_ERRORS, ensure_room
 from token_server.deps import Interviewer, ServicesDep, client_ip, enforce
 from token_server.errors import ApiError
+from token_server.presence import items_with_presence, view_with_presence
 from token_server.schemas import (
     CreatedInterview,
     InterviewPage,
+    InterviewView,
     Invite,
     ObserverJoin,
     error_responses,
@@ -50,7 +56,8 @@ def _invite_url(request: Request, base: str, secret: str) -> str:
 async def create_interview(
     plan: InterviewPlan, request: Request, services: ServicesDep, who: Interviewer
 ) -> CreatedInterview:
-    """Create an interview: its row, its room, the agent's dispatch and the candidate invite."""
+    """Create an interview: its row, its room and the candidate invite. The interviewer is
+    dispatched when the candidate joins."""
     enforce(services.create_limiter, who.id, "create")
     settings = services.settings
     interview_id = uuid4()
@@ -72,7 +79,6 @@ async def create_interview(
     extra = {"interview_id": str(interview_id), "room": room, "principal": who.id}
     try:
         await ensure_room(services, room)
-        dispatch = await dispatch_agent(services, interview)
     except LIVEKIT_ERRORS as exc:
         await _mark_failed(services, interview_id, room, reason=type(exc).__name__)
         log.error("interview setup failed", extra={**extra, "error": type(exc).__name__})
@@ -87,16 +93,15 @@ async def create_interview(
     services.store.audit(
         "interview_created",
         interview_id=interview_id,
-        detail={"principal": who.id, "dispatch_id": dispatch.id},
+        detail={"principal": who.id},
         key=f"interview_created:{interview_id}",
     )
-    log.info("interview created", extra={**extra, "dispatch_id": dispatch.id})
+    log.info("interview created", extra=extra)
     return CreatedInterview(
         interview=interview,
         invite=Invite(url=_invite_url(request, settings.public_base_url, secret), secret=secret),
         room=room,
         candidate_identity=identity,
-        dispatch_id=dispatch.id,
     )
 
 
@@ -126,28 +131,32 @@ async def list_interviews(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> InterviewPage:
-    """List interviews, newest first, optionally by status."""
+    """List interviews, newest first, optionally by status; waiting and live ones say who is in
+    their room."""
     # One extra row tells whether there is a next page.
     rows = await services.store.list_interviews(status=status, limit=limit + 1, offset=offset)
     more = len(rows) > limit
     return InterviewPage(
-        items=rows[:limit], limit=limit, offset=offset, next_offset=offset + limit if more else None
+        items=await items_with_presence(services, rows[:limit]),
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if more else None,
     )
 
 
 @router.get(
     "/{interview_id}",
-    response_model=InterviewDetail,
+    response_model=InterviewView,
     responses=error_responses(401, 404, 422, 503),
 )
 async def get_interview(
     interview_id: UUID, services: ServicesDep, who: Interviewer
-) -> InterviewDetail:
-    """One interview with its questions, answers, scores and feedback."""
+) -> InterviewView:
+    """One interview with its questions, answers, scores and feedback, and who is in its room."""
     detail = await services.store.interview_detail(interview_id)
     if detail is None:
         raise ApiError(404, "interview_not_found", "no interview with this id")
-    return detail
+    return await view_with_presence(services, detail)
 
 
 @router.post(

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from livekit import api
 
-from interview.store import Interview, InterviewStatus
+from interview.store import InterviewStatus
 from token_server import tokens
-from token_server.agents import LIVEKIT_ERRORS, dispatch_agent, has_agent, room_participants
+from token_server.agents import LIVEKIT_ERRORS, room_participants
+from token_server.arrival import ensure_interviewer
 from token_server.deps import ServicesDep
 from token_server.errors import ApiError
 from token_server.schemas import WebhookAck, error_responses
@@ -149,68 +151,47 @@ async def handle_event(services: ServicesDep, event: api.WebhookEvent) -> None:
             key=event.id,
         )
         log.info("participant event", extra={**extra, "agent": is_agent})
-        if event.event == "participant_left" and is_agent:
-            interview = await store.get_interview(interview_id)
-            if interview is None or interview.status.ended:
-                return
-            if interview.status == InterviewStatus.live:
-                store.audit(
-                    "agent_left_live",
-                    interview_id=interview_id,
-                    detail={"identity": participant.identity},
-                    key=event.id,  # deduplicated per (kind, key)
-                )
-                log.warning("agent left a live interview", extra=extra)
-            await replace_agent(services, interview, event.id)
+        await _participant_changed(services, event, interview_id, is_agent=is_agent)
 
 
-async def replace_agent(services: ServicesDep, interview: Interview, event_id: str) -> None:
-    """Send a new agent into an interview whose agent left while it is needed: a live interview
-    (its worker died; the new job resumes from the stored questions and answers), or a waiting
-    one whose candidate has just arrived as the agent gave up waiting. Not when another agent
-    is still in the room. Bounded per interview, once per event."""
-    settings = services.settings
-    try:
-        participants = await room_participants(services, interview.room_name)
-    except LIVEKIT_ERRORS as exc:
-        log.warning("could not list the room", extra={"error": type(exc).__name__})
-        participants = []
-    if has_agent(participants):
+async def _participant_changed(
+    services: ServicesDep, event: api.WebhookEvent, interview_id: UUID, *, is_agent: bool
+) -> None:
+    """The candidate arriving brings the interviewer; an agent leaving while it is needed (a
+    live interview: its worker died; or a candidate waiting in the room) is replaced. Both go
+    through `ensure_interviewer`, the one path that dispatches."""
+    joined = event.event == "participant_joined"
+    participant = event.participant
+    candidate = tokens.candidate_identity(interview_id)
+    extra = {"interview_id": str(interview_id), "event_id": event.id}
+    if joined and (is_agent or participant.identity != candidate):
+        services.arrivals.poke(interview_id)  # an arrival task sees the agent sooner
         return
-    candidate = tokens.candidate_identity(interview.id)
-    if interview.status is InterviewStatus.waiting and not any(
-        p.identity == candidate for p in participants
-    ):
-        return  # nobody is waiting for it; the invite will bring an agent when used
-    done = services.redispatches.setdefault(interview.id, set())
-    extra = {"interview_id": str(interview.id), "event_id": event_id}
-    if event_id in done:
+    if not joined and not is_agent:
+        services.arrivals.poke(interview_id)  # the candidate left: its task stops
         return
-    if len(done) >= settings.agent_redispatch_limit:
+    interview = await services.store.get_interview(interview_id)
+    if interview is None or interview.status.ended:
+        return
+    if joined:
+        ensure_interviewer(services, interview, "candidate_joined", event_id=event.id)
+        return
+    if interview.status is InterviewStatus.live:
         services.store.audit(
-            "agent_redispatch_refused",
-            interview_id=interview.id,
-            detail={"limit": settings.agent_redispatch_limit},
-            key=event_id,
+            "agent_left_live",
+            interview_id=interview_id,
+            detail={"identity": participant.identity},
+            key=event.id,  # deduplicated per (kind, key)
         )
-        log.error("agent left again; re-dispatch limit reached", extra=extra)
-        return
-    done.add(event_id)
-    try:
-        dispatch = await dispatch_agent(services, interview)
-    except Exception as exc:
-        services.store.audit(
-            "agent_redispatch_failed",
-            interview_id=interview.id,
-            detail={"error": type(exc).__name__},
-            key=event_id,
-        )
-        log.error("agent re-dispatch failed", extra={**extra, "error": type(exc).__name__})
-        return
-    services.store.audit(
-        "agent_redispatched",
-        interview_id=interview.id,
-        detail={"dispatch_id": dispatch.id, "attempt": len(done)},
-        key=event_id,
-    )
-    log.info("agent re-dispatched", extra={**extra, "attempt": len(done)})
+        log.warning("agent left a live interview", extra=extra)
+    else:
+        # A waiting interview needs a new agent only if its candidate is there (the agent gave
+        # up waiting just as the candidate came); otherwise the invite brings one when used.
+        try:
+            participants = await room_participants(services, interview.room_name)
+        except LIVEKIT_ERRORS as exc:
+            log.warning("could not list the room", extra={**extra, "error": type(exc).__name__})
+            return
+        if not any(p.identity == candidate for p in participants):
+            return
+    ensure_interviewer(services, interview, "agent_left", event_id=event.id)
