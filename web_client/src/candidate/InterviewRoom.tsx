@@ -159,7 +159,7 @@ function LiveView({
           Connecting to the interview room…
         </p>
       )}
-      <AgentStatus absent={arrival.label} />
+      <AgentStatus absent={arrival.label} still={arrival.arrival.state === "unavailable"} />
       {!agent && arrival.arrival.state === "unavailable" && <InterviewerUnavailable arrival={arrival} />}
       <StartAudio label="Allow audio: press to hear the interviewer" className="start-audio" />
       <Transcript lines={lines} />

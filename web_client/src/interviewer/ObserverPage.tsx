@@ -35,7 +35,7 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
         </div>
         {detail && (
           <span
-            className={`status status-${detail.interview.status}`}
+            className={`status status-${alone(detail.interview.status, presence) ? "alone" : detail.interview.status}`}
             data-testid="observer-status"
             data-status={detail.interview.status}
             role="status"
@@ -81,10 +81,13 @@ const STATUS_TEXT: Record<Status, string> = {
   cancelled: "Cancelled",
 };
 
+function alone(status: Status, presence: Presence | null): boolean {
+  return status === "waiting" && !!presence?.candidate && !presence.interviewer;
+}
+
 export function statusText(status: Status, presence: Presence | null): string {
-  if (status === "waiting" && presence?.candidate) {
-    return presence.interviewer ? "Starting" : "Candidate waiting, no interviewer yet";
-  }
+  if (alone(status, presence)) return "Candidate waiting, no interviewer yet";
+  if (status === "waiting" && presence?.candidate) return "Starting";
   return STATUS_TEXT[status] ?? status;
 }
 
