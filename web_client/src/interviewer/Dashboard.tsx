@@ -88,7 +88,7 @@ function Group({ title, items, testId }: { title: string; items: InterviewItem[]
               <a href={`/observe/${i.id}`} className="interview-link">
                 <span className="who">{i.plan.candidate_name}</span>
                 {candidateWaitingAlone(i) ? (
-                  <span className="status status-alone">no interviewer yet</span>
+                  <span className="status status-alone">no interviewer</span>
                 ) : (
                   <span className={`status status-${i.status}`}>{i.status}</span>
                 )}

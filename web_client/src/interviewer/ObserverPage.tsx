@@ -123,11 +123,12 @@ function LiveRoom({
       void room.disconnect();
     };
   }, [apiKey, id, room]);
+  const connection = useConnectionState(room);
   const current = [...detail.questions].sort((a, b) => b.ordinal - a.ordinal)[0];
   return (
     <RoomContext.Provider value={room}>
       <RoomAudioRenderer />
-      <section className="card live" aria-label="Live room">
+      <section className="card live" aria-label="Live room" data-connection={connection}>
         <ObserverConnection />
         {candidateIdentity && <RoomPresence candidateIdentity={candidateIdentity} onPresence={onPresence} />}
         {problem && <Notice tone="error" title="Not connected to the room"><p>{problem}</p></Notice>}
