@@ -8,23 +8,29 @@ candidate's name so the interviews of this module stay apart.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
-from livekit import api
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from interview.store import InterviewStatus
 from interview.supabase_store import SupabaseStore
 from tests.fixtures.agent import Worker, WorkerStarter
 from tests.fixtures.token_server import TokenServer
-from tests.fixtures.web import DESKTOP, Recorder, chromium, screenshot
+from tests.fixtures.web import (
+    DESKTOP,
+    SCORE,
+    Recorder,
+    chromium,
+    create_interview,
+    screenshot,
+    sign_in,
+)
+from tests.fixtures.web import transcript_lines as lines
 
 pytestmark = pytest.mark.e2e
 
@@ -40,8 +46,6 @@ ANSWERS = [
 ]
 # More questions than the test lets the interviewer ask: the candidate ends it early.
 QUESTIONS = len(ANSWERS)
-# Score fields as the API spells them, or the word itself: none may reach the candidate.
-SCORE = re.compile(r'"(scores|clarity|relevance|depth|accuracy|overall)"|\bscores?\b', re.I)
 WAIT = 90_000  # ms: bound for waits on the interviewer (it speaks in real time)
 
 
@@ -60,64 +64,12 @@ def worker(start_worker: WorkerStarter, token_server: TokenServer) -> Worker:
     return w
 
 
-async def create(token_server: TokenServer, **plan: Any) -> dict[str, Any]:
-    body = {
-        "candidate_name": TEXT_NAME,
-        "role": "Site reliability engineer",
-        "level": "mid",
-        "type": "technical",
-        "mode": "screening",
-        "question_count": 1,
-        "duration_minutes": 10,
-        **plan,
-    }
-    async with httpx.AsyncClient(base_url=token_server.url, headers=token_server.auth_headers) as c:
-        resp = await c.post("/api/interviews", json=body)
-    assert resp.status_code == 201, resp.text
-    created: dict[str, Any] = resp.json()
-    return created
-
-
-async def create_with_interviewer(token_server: TokenServer, **plan: Any) -> dict[str, Any]:
-    """An interview whose dispatch a worker took. LiveKit offers a room dispatch once; a worker
-    that reports itself full at that moment (CPU load on a two-core machine running Chromium)
-    refuses it and the dispatch is never retried. That is a product gap reported separately;
-    here a refused interview is replaced by a new one, a bounded number of times."""
-    lk = token_server.livekit
-    async with api.LiveKitAPI(lk.http_url, lk.api_key, lk.api_secret) as client:
-        for _ in range(5):
-            created = await create(token_server, **plan)
-            room = created["room"]
-            for _ in range(20):
-                dispatches = await client.agent_dispatch.list_dispatch(room)
-                if any(d.state.jobs for d in dispatches):
-                    return created
-                await asyncio.sleep(0.25)
-    raise AssertionError("no worker took an interview dispatch in five attempts")
-
-
-def lines(page: Page, who: str) -> Any:
-    return page.get_by_test_id("transcript").locator(f'[data-speaker="{who}"]')
-
-
-async def sign_in(page: Page, token_server: TokenServer, shots: Path) -> None:
-    await page.goto(f"{token_server.url}/interviewer")
-    await expect(page.get_by_role("heading", name="Interviewer sign-in")).to_be_visible()
-    await screenshot(page, "interviewer-sign-in", shots)
-    await page.get_by_label("API key").fill("not-the-key-" + "x" * 30)
-    await page.get_by_role("button", name="Continue").click()
-    await expect(page.get_by_role("alert")).to_contain_text("not valid")
-    await page.get_by_label("API key").fill(token_server.api_key)
-    await page.get_by_role("button", name="Continue").click()
-    await expect(page.get_by_role("heading", name="Interviews", exact=True)).to_be_visible()
-
-
 async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candidate(
     token_server: TokenServer, worker: Worker, fake_mic_wav: Path, tmp_path: Path
 ) -> None:
-    # Created before the browser starts: LiveKit offers a room dispatch once, and a worker on a
-    # two-core machine busy rendering a page may report itself full and lose it.
-    voice = await create_with_interviewer(
+    # Created once: the interviewer is dispatched when the candidate joins, and again until one
+    # is in the room.
+    voice = await create_interview(
         token_server, candidate_name=VOICE_NAME, mode="practice", question_count=QUESTIONS
     )
     interview_id = voice["interview"]["id"]
@@ -160,7 +112,9 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
         # ---- the observer page joins hidden before the candidate arrives
         await waiting.locator(f'a[href="/observe/{interview_id}"]').click()
         await interviewer.wait_for_url(f"**/observe/{interview_id}")
-        await expect(interviewer.get_by_test_id("observer-status")).to_have_text("waiting")
+        await expect(interviewer.get_by_test_id("observer-status")).to_have_text(
+            "Waiting for the candidate"
+        )
 
         # ---- the candidate checks the microphone and joins
         candidate = await (await browser.new_context(viewport=DESKTOP)).new_page()
@@ -193,7 +147,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
         await expect(interviewer.get_by_test_id("current-question")).to_contain_text(
             re.compile(r"[1-9]\. \w")
         )
-        await expect(interviewer.get_by_test_id("observer-status")).to_have_text("live")
+        await expect(interviewer.get_by_test_id("observer-status")).to_have_text("Live")
         await screenshot(interviewer, "observer", tmp_path)
         await screenshot(candidate, "candidate-interview", tmp_path)
 
@@ -207,7 +161,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
         await expect(feedback).to_contain_text("Rehearsal feedback", timeout=WAIT)
         await screenshot(candidate, "candidate-end", tmp_path)
         await expect(interviewer.get_by_test_id("observer-status")).to_have_text(
-            re.compile("completed|abandoned"), timeout=WAIT
+            re.compile("Completed|Abandoned"), timeout=WAIT
         )
 
         # ---- nothing the candidate's page received carries a score
@@ -235,7 +189,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
 async def test_invite_problems_show_their_messages(
     token_server: TokenServer, worker: Worker, store: SupabaseStore, tmp_path: Path
 ) -> None:
-    ended = await create(token_server, candidate_name="Ended Candidate")
+    ended = await create_interview(token_server, candidate_name="Ended Candidate")
     store.record_status(
         UUID(ended["interview"]["id"]), InterviewStatus.cancelled, at=datetime.now(UTC)
     )
@@ -270,7 +224,7 @@ async def test_invite_problems_show_their_messages(
 async def test_microphone_denied_then_a_text_interview(
     token_server: TokenServer, worker: Worker, tmp_path: Path
 ) -> None:
-    created = await create_with_interviewer(token_server, candidate_name=TEXT_NAME)
+    created = await create_interview(token_server, candidate_name=TEXT_NAME)
     async with chromium(None, fake_media=False) as browser:
         context = await browser.new_context(viewport=DESKTOP)
         page = await context.new_page()

@@ -59,11 +59,33 @@ export interface Feedback {
   bullets: string[];
 }
 
+/** Who is in the room now, by the token server's look at LiveKit; null when the interview has
+ * ended or the server could not tell. */
+export interface Presence {
+  candidate: boolean;
+  interviewer: boolean;
+}
+
+/** An interview as the list shows it. */
+export interface InterviewItem extends Interview {
+  presence?: Presence | null;
+}
+
 export interface InterviewDetail {
   interview: Interview;
   questions: AskedQuestion[];
   answers: Answer[];
   feedback: Feedback[];
+  presence?: Presence | null;
+}
+
+/** Where the interviewer is, as the candidate may know it: in the room, the first dispatch on
+ * its way, dispatched again after one was not taken, or not found within the server's bound. */
+export type InterviewerState = "present" | "connecting" | "retrying" | "unavailable";
+
+export interface InterviewerArrival {
+  state: InterviewerState;
+  attempts: number;
 }
 
 export interface CandidateJoin {
@@ -72,6 +94,7 @@ export interface CandidateJoin {
   room: string;
   identity: string;
   expires_in: number;
+  interviewer?: InterviewerArrival;
   interview: {
     interview_id: string;
     candidate_name: string;
@@ -101,7 +124,7 @@ export interface CreatedInterview {
 }
 
 export interface InterviewPage {
-  items: Interview[];
+  items: InterviewItem[];
   next_offset: number | null;
 }
 
@@ -177,6 +200,8 @@ export const api = {
   join: (secret: string) => request<CandidateJoin>("/api/join", { method: "POST", body: { secret } }),
   feedback: (secret: string) =>
     request<CandidateFeedback>("/api/join/feedback", { method: "POST", body: { secret } }),
+  interviewer: (secret: string, retry = false, signal?: AbortSignal) =>
+    request<InterviewerArrival>("/api/join/interviewer", { method: "POST", body: { secret, retry }, signal }),
   list: (apiKey: string) => request<InterviewPage>("/api/interviews?limit=100", { apiKey }),
   create: (apiKey: string, plan: InterviewPlan) =>
     request<CreatedInterview>("/api/interviews", { method: "POST", body: plan, apiKey }),

@@ -174,6 +174,7 @@ export function CandidatePage() {
       {phase.kind === "live" && (
         <InterviewRoom
           session={phase.session}
+          secret={secret}
           micTrack={textOnly ? null : micTrack}
           onOutcome={(o) => onOutcome(phase.session, o)}
         />

@@ -18,6 +18,7 @@ import {
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import type { CandidateJoin } from "../api";
 import { AgentStatus, Progress } from "../common/agent";
+import { InterviewerUnavailable, useInterviewerArrival } from "./arrival";
 import { type Line, Transcript, useTranscriptLines } from "../common/Transcript";
 
 export type RoomOutcome = "ended" | "lost" | "unreachable";
@@ -34,10 +35,12 @@ const OVER = new Set<DisconnectReason | undefined>([
  * any), and reports how the session ended. */
 export function InterviewRoom({
   session,
+  secret,
   micTrack,
   onOutcome,
 }: {
   session: CandidateJoin;
+  secret: string;
   micTrack: LocalAudioTrack | null;
   onOutcome: (o: RoomOutcome) => void;
 }) {
@@ -108,6 +111,7 @@ export function InterviewRoom({
       <RoomAudioRenderer />
       <LiveView
         session={session}
+        secret={secret}
         connected={connected}
         textOnly={!micTrack}
         onEnd={endInterview}
@@ -118,11 +122,13 @@ export function InterviewRoom({
 
 function LiveView({
   session,
+  secret,
   connected,
   textOnly,
   onEnd,
 }: {
   session: CandidateJoin;
+  secret: string;
   connected: boolean;
   textOnly: boolean;
   onEnd: () => Promise<void>;
@@ -131,6 +137,8 @@ function LiveView({
   const [typed, setTyped] = useState<Line[]>([]);
   const lines = useTranscriptLines(session.identity, typed);
   const reconnecting = state === ConnectionState.Reconnecting || state === ConnectionState.SignalReconnecting;
+  const { agent } = useVoiceAssistant();
+  const arrival = useInterviewerArrival(secret, session.interviewer, agent !== undefined);
 
   return (
     <div className="live">
@@ -151,7 +159,8 @@ function LiveView({
           Connecting to the interview room…
         </p>
       )}
-      <AgentStatus />
+      <AgentStatus absent={arrival.label} still={arrival.arrival.state === "unavailable"} />
+      {!agent && arrival.arrival.state === "unavailable" && <InterviewerUnavailable arrival={arrival} />}
       <StartAudio label="Allow audio: press to hear the interviewer" className="start-audio" />
       <Transcript lines={lines} />
       <Controls textOnly={textOnly} onEnd={onEnd} onTyped={(l) => setTyped((t) => [...t, l])} />

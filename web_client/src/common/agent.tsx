@@ -13,15 +13,25 @@ const STATE_TEXT: Record<string, string> = {
   failed: "Unavailable",
 };
 
-/** The interviewer's state (from `lk.agent.state`) with its voice as bars. */
-export function AgentStatus({ subject = "The interviewer" }: { subject?: string }) {
+/** The interviewer's state (from `lk.agent.state`) with its voice as bars; `absent` is what
+ * it says while no interviewer is in the room, and `still` stops the bars' "connecting"
+ * animation then (nothing is on its way). */
+export function AgentStatus({
+  subject = "The interviewer",
+  absent = "Waiting for the interviewer to join",
+  still = false,
+}: {
+  subject?: string;
+  absent?: string;
+  still?: boolean;
+}) {
   const { state, audioTrack, agent } = useVoiceAssistant();
-  const label = agent ? (STATE_TEXT[state] ?? state) : "Waiting for the interviewer to join";
+  const label = agent ? (STATE_TEXT[state] ?? state) : absent;
   return (
     <section className="agent" aria-label="Interviewer">
-      <BarVisualizer state={state} track={audioTrack} barCount={5} className="bars" aria-hidden="true" />
+      <BarVisualizer state={!agent && still ? "disconnected" : state} track={audioTrack} barCount={5} className="bars" aria-hidden="true" />
       <p className="agent-state" role="status" aria-live="polite" data-testid="agent-state" data-state={state}>
-        <span className="visually-hidden">{subject}: </span>
+        {agent && <span className="visually-hidden">{subject}: </span>}
         {label}
       </p>
     </section>

@@ -1,13 +1,19 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, ENDED, api, type Interview } from "../api";
+import { ApiError, ENDED, api, type InterviewItem } from "../api";
 import { Notice } from "../common/ui";
 import { CreateForm } from "./CreateForm";
 
 const REFRESH_MS = 10_000;
 
+/** A waiting interview whose candidate is in the room while no interviewer is: the one case
+ * the interviewer may want to act on, so it has a group of its own. */
+export function candidateWaitingAlone(i: InterviewItem): boolean {
+  return i.status === "waiting" && !!i.presence?.candidate && !i.presence.interviewer;
+}
+
 /** The interviewer's home: create an interview, see what is live, waiting and finished. */
 export function Dashboard({ apiKey, signOut }: { apiKey: string; signOut: () => void }) {
-  const [items, setItems] = useState<Interview[] | null>(null);
+  const [items, setItems] = useState<InterviewItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
@@ -28,7 +34,8 @@ export function Dashboard({ apiKey, signOut }: { apiKey: string; signOut: () => 
   }, [refresh]);
 
   const live = items?.filter((i) => i.status === "live") ?? [];
-  const waiting = items?.filter((i) => i.status === "waiting") ?? [];
+  const alone = items?.filter(candidateWaitingAlone) ?? [];
+  const waiting = items?.filter((i) => i.status === "waiting" && !candidateWaitingAlone(i)) ?? [];
   const finished = items?.filter((i) => ENDED.has(i.status)) ?? [];
 
   return (
@@ -53,6 +60,9 @@ export function Dashboard({ apiKey, signOut }: { apiKey: string; signOut: () => 
           {items !== null && (
             <>
               <Group title="Live now" items={live} testId="live" />
+              {alone.length > 0 && (
+                <Group title="Candidate waiting — no interviewer yet" items={alone} testId="candidate-waiting" />
+              )}
               <Group title="Waiting for the candidate" items={waiting} testId="waiting" />
               <Group title="Finished" items={finished} testId="finished" />
             </>
@@ -63,7 +73,7 @@ export function Dashboard({ apiKey, signOut }: { apiKey: string; signOut: () => 
   );
 }
 
-function Group({ title, items, testId }: { title: string; items: Interview[]; testId: string }) {
+function Group({ title, items, testId }: { title: string; items: InterviewItem[]; testId: string }) {
   return (
     <section className="group" aria-label={title} data-testid={`group-${testId}`}>
       <h3>
@@ -77,7 +87,11 @@ function Group({ title, items, testId }: { title: string; items: Interview[]; te
             <li key={i.id}>
               <a href={`/observe/${i.id}`} className="interview-link">
                 <span className="who">{i.plan.candidate_name}</span>
-                <span className={`status status-${i.status}`}>{i.status}</span>
+                {candidateWaitingAlone(i) ? (
+                  <span className="status status-alone">no interviewer</span>
+                ) : (
+                  <span className={`status status-${i.status}`}>{i.status}</span>
+                )}
                 <span className="what">
                   {i.plan.role} · {i.plan.level} · {i.plan.mode}
                 </span>

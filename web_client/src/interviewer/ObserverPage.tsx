@@ -1,7 +1,13 @@
-import { RoomAudioRenderer, RoomContext, StartAudio, useConnectionState } from "@livekit/components-react";
+import {
+  RoomAudioRenderer,
+  RoomContext,
+  StartAudio,
+  useConnectionState,
+  useRemoteParticipants,
+} from "@livekit/components-react";
 import { ConnectionState, Room } from "livekit-client";
 import { useEffect, useState } from "react";
-import { ApiError, ENDED, api, overall, type InterviewDetail } from "../api";
+import { ApiError, ENDED, api, overall, type InterviewDetail, type Presence, type Status } from "../api";
 import { AgentStatus, Progress } from "../common/agent";
 import { Transcript, useTranscriptLines } from "../common/Transcript";
 import { Notice } from "../common/ui";
@@ -14,6 +20,9 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
   const feed = useInterviewFeed(apiKey, id, signOut);
   const detail = feed.kind === "connecting" ? undefined : feed.detail;
   const ended = detail ? ENDED.has(detail.interview.status) : false;
+  // The room, once joined, knows who is there sooner than the feed does.
+  const [roomPresence, setRoomPresence] = useState<Presence | null>(null);
+  const presence = ended ? null : (roomPresence ?? detail?.presence ?? null);
 
   return (
     <main className="page wide observer">
@@ -25,8 +34,13 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
           <h1>{detail ? `${detail.interview.plan.candidate_name} · ${detail.interview.plan.role}` : "Interview"}</h1>
         </div>
         {detail && (
-          <span className={`status status-${detail.interview.status}`} data-testid="observer-status">
-            {detail.interview.status}
+          <span
+            className={`status status-${alone(detail.interview.status, presence) ? "alone" : detail.interview.status}`}
+            data-testid="observer-status"
+            data-status={detail.interview.status}
+            role="status"
+          >
+            {statusText(detail.interview.status, presence)}
           </span>
         )}
       </header>
@@ -49,7 +63,7 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
               )}
             </section>
           ) : (
-            <LiveRoom apiKey={apiKey} id={id} detail={detail} />
+            <LiveRoom apiKey={apiKey} id={id} detail={detail} onPresence={setRoomPresence} />
           )}
           <Scores detail={detail} />
         </div>
@@ -58,7 +72,36 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
   );
 }
 
-function LiveRoom({ apiKey, id, detail }: { apiKey: string; id: string; detail: InterviewDetail }) {
+const STATUS_TEXT: Record<Status, string> = {
+  waiting: "Waiting for the candidate",
+  live: "Live",
+  completed: "Completed",
+  abandoned: "Abandoned",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+function alone(status: Status, presence: Presence | null): boolean {
+  return status === "waiting" && !!presence?.candidate && !presence.interviewer;
+}
+
+export function statusText(status: Status, presence: Presence | null): string {
+  if (alone(status, presence)) return "Candidate waiting, no interviewer yet";
+  if (status === "waiting" && presence?.candidate) return "Starting";
+  return STATUS_TEXT[status] ?? status;
+}
+
+function LiveRoom({
+  apiKey,
+  id,
+  detail,
+  onPresence,
+}: {
+  apiKey: string;
+  id: string;
+  detail: InterviewDetail;
+  onPresence: (p: Presence | null) => void;
+}) {
   const [room] = useState(() => new Room({ adaptiveStream: true }));
   const [problem, setProblem] = useState<string | null>(null);
   const [candidateIdentity, setCandidateIdentity] = useState<string | null>(null);
@@ -80,12 +123,14 @@ function LiveRoom({ apiKey, id, detail }: { apiKey: string; id: string; detail: 
       void room.disconnect();
     };
   }, [apiKey, id, room]);
+  const connection = useConnectionState(room);
   const current = [...detail.questions].sort((a, b) => b.ordinal - a.ordinal)[0];
   return (
     <RoomContext.Provider value={room}>
       <RoomAudioRenderer />
-      <section className="card live" aria-label="Live room">
+      <section className="card live" aria-label="Live room" data-connection={connection}>
         <ObserverConnection />
+        {candidateIdentity && <RoomPresence candidateIdentity={candidateIdentity} onPresence={onPresence} />}
         {problem && <Notice tone="error" title="Not connected to the room"><p>{problem}</p></Notice>}
         <div className="row spread">
           <AgentStatus />
@@ -102,6 +147,27 @@ function LiveRoom({ apiKey, id, detail }: { apiKey: string; id: string; detail: 
       </section>
     </RoomContext.Provider>
   );
+}
+
+/** Reports who is in the room while the observer is connected (it is hidden, so it is never
+ * counted itself), and null otherwise. */
+function RoomPresence({
+  candidateIdentity,
+  onPresence,
+}: {
+  candidateIdentity: string;
+  onPresence: (p: Presence | null) => void;
+}) {
+  const state = useConnectionState();
+  const participants = useRemoteParticipants();
+  const candidate = participants.some((p) => p.identity === candidateIdentity);
+  const interviewer = participants.some((p) => p.isAgent);
+  const connected = state === ConnectionState.Connected;
+  useEffect(() => {
+    onPresence(connected ? { candidate, interviewer } : null);
+  }, [connected, candidate, interviewer, onPresence]);
+  useEffect(() => () => onPresence(null), [onPresence]);
+  return null;
 }
 
 function ObserverConnection() {
