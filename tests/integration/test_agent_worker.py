@@ -210,9 +210,7 @@ async def test_a_job_is_not_turned_away_while_its_interviews_outbox_is_swept(
         supabase_stack, outboxes, str(crashed.id), _question(crashed.id, "Why?")
     )
     postgrest_frozen(True)
-    worker = start_worker(
-        OUTBOX_DIR=str(outboxes), OUTBOX_SWEEP_INTERVAL_S="3", STORE_FLUSH_TIMEOUT_S="30"
-    )
+    worker = start_worker(OUTBOX_DIR=str(outboxes), OUTBOX_SWEEP_INTERVAL_S="3")
     # Before this change only a job swept: another interview's job on this host.
     await dispatch_only(livekit_server, worker.agent_name, f"iv-{other.id}", _metadata(other.id))
     await eventually(
