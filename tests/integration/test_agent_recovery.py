@@ -82,12 +82,10 @@ async def test_a_new_agent_resumes_an_interview_whose_worker_died(
         second_text = sorted(detail.questions, key=lambda q: q.ordinal)[1].text
         first_agent = candidate.agent
         assert first_agent is not None
-        subscriptions = candidate.mic_subscriptions
         os.killpg(first_worker.proc.pid or 0, signal.SIGKILL)
 
         # A new interviewer joins, apologises, asks the open question again and listens.
         await candidate.wait_for_new_interviewer(first_agent.identity, timeout=120)
-        await candidate.wait_for_mic_subscription(subscriptions, timeout=30)  # it can hear
         await candidate.say("The second answer.")
 
         await eventually(
