@@ -4,6 +4,7 @@ ended for silence, and usage is written while the interview runs."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import pytest
@@ -137,3 +138,58 @@ async def test_usage_is_written_during_the_interview_and_the_rehearsal_costs_not
     assert final is not None and final.usage.output_tokens >= running.output_tokens  # type: ignore[attr-defined]
     assert final.usage.cost_usd == 0
     assert (pricing, float(cost)) == ("rehearsal", 0.0)
+
+
+async def test_a_transcript_that_arrives_after_the_reply_started_completes_the_stored_answer(
+    livekit_server: LiveKitServer,
+    supabase_stack: SupabaseStack,
+    store: SupabaseStore,
+    start_worker: WorkerStarter,
+    candidates: list[Candidate],
+) -> None:
+    worker = start_worker(questions=1, SILENCE_CHECKIN_S="120")
+    spoken = "I would shard by tenant."
+    scores = {"clarity": 3, "relevance": 3, "depth": 3, "accuracy": 3}
+    worker.realtime.set_scenario(
+        {
+            "responses": [
+                [{"say": "Hello."}, {"call": "fetch_next_question", "arguments": {}}],
+                [{"say": "How would you scale the database?"}],
+                # The reply to the answer stores it before its transcript has arrived, with the
+                # model's own account of it.
+                [
+                    {
+                        "call": "store_answer",
+                        "arguments": {
+                            "question_id": 1,
+                            "transcript": "They mentioned sharding.",
+                            **scores,
+                        },
+                    }
+                ],
+                [{"say": "Thank you."}],
+            ],
+            "user_transcripts": [spoken],
+        }
+    )
+    worker.realtime.set_transcript_delay(1500)
+    interview = await dispatch(livekit_server, store, worker, new_plan(question_count=1))
+    candidate = await join_candidate(livekit_server, interview, candidates)
+    await candidate.wait_until_agent("listening", timeout=60, after_speaking=True)
+    await candidate.say(spoken)
+
+    async def answer() -> str | None:
+        detail = await store.interview_detail(interview.interview_id)
+        answers = detail.answers if detail else []
+        return answers[0].transcript if answers else None
+
+    # Without the late words the answer would keep the model's account ("They mentioned
+    # sharding."): the transcript came after the reply that stored it had started.
+    try:
+        await eventually(lambda: _equals(answer(), spoken), "the answer to hold the spoken words")
+    except AssertionError as exc:
+        raise AssertionError(f"the stored answer: {await answer()!r}") from exc
+
+
+async def _equals(value: Awaitable[str | None], want: str) -> bool:
+    return (await value) == want
