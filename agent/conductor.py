@@ -74,7 +74,9 @@ class Conductor:
         )
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._left_waiting = False
+        # Left without running the interview (no candidate came, or another interviewer was
+        # first): the session's close is then no end of the interview.
+        self._left_unheard = False
         self.voice = AgentVoice(session)
         self.timekeeper = Timekeeper(
             session, state, settings, self._audit, duration_s=self.duration_s
@@ -153,18 +155,27 @@ class Conductor:
             # when the candidate opens it.
             log.info("candidate has not come; leaving the room", extra=self._extra())
             self._audit("agent_left_waiting")
-            self._left_waiting = True
-            await self._usage_writer.aclose()
-            with contextlib.suppress(Exception):
-                await self.session.aclose()
+            await self._leave_unheard()
             return
 
         await self._wait_until_it_can_be_heard()
         session.input.set_audio_enabled(True)
-        await one_interviewer.ensure_first_interviewer(self.ctx.room)
+        if one_interviewer.is_later_interviewer(self.ctx.room):
+            # Dispatches raced: the interview belongs to the interviewer that was first.
+            log.warning(
+                "another interviewer was first in the room; leaving unheard", extra=self._extra()
+            )
+            await self._leave_unheard()
+            return
         # The candidate is here and can hear the interviewer: from here on it speaks.
         self._begin()
         await self._done.wait()
+
+    async def _leave_unheard(self) -> None:
+        self._left_unheard = True
+        await self._usage_writer.aclose()
+        with contextlib.suppress(Exception):
+            await self.session.aclose()
 
     async def _wait_until_it_can_be_heard(self) -> None:
         """Until someone (the candidate, or an observer) subscribes to the interviewer's voice.
@@ -277,7 +288,7 @@ class Conductor:
     def _on_close(self, ev: CloseEvent) -> None:
         """The session closed by itself (a fatal model error): end the interview; the end
         sequence then closes the room. After our own close this is a no-op."""
-        if self.state.ended or self._left_waiting:
+        if self.state.ended or self._left_unheard:
             return
         failed = ev.error is not None
         log.warning(

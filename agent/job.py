@@ -21,7 +21,7 @@ from livekit.agents import JobContext
 from agent.conductor import Conductor
 from agent.interviewer import InterviewState, utcnow
 from agent.model import build_session
-from agent.one_interviewer import LaterInterviewer, is_later_interviewer
+from agent.one_interviewer import is_later_interviewer
 from agent.outboxes import acquire, outbox_path, settle
 from agent.settings import AgentSettings
 from interview.contract import (
@@ -158,17 +158,7 @@ async def run_interview(
         ctx.shutdown(reason="interviewer already present")
         return
     log.info("interview job started", extra={**extra, "interview_id": str(meta.interview_id)})
-    conductor = Conductor(ctx, session, state, settings, resumed_from=resumed_from)
-    try:
-        await conductor.run()
-    except LaterInterviewer:
-        log.warning("another interviewer was first in the room; leaving unheard", extra=extra)
-        # Leaving is not an end of the interview: the other interviewer runs it.
-        session.off("close", conductor._on_close)
-        with contextlib.suppress(Exception):
-            await session.aclose()
-        ctx.shutdown(reason="interviewer already present")
-        return
+    await Conductor(ctx, session, state, settings, resumed_from=resumed_from).run()
     ctx.shutdown(reason=f"interview {state.end_status or 'not started'}")
 
 

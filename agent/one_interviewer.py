@@ -1,10 +1,11 @@
 """Exactly one interviewer per room: which of two agents in a room stays.
 
 Dispatches can overlap (a join, a webhook and a resume racing), so two agents may end up in one
-room. Each checks after connecting and again right before it greets; the later one leaves
-without a word. "Later" must be a rule both agents reach on their own with no messages: the one
-that joined later (LiveKit's `joined_at`, in milliseconds) leaves, and on a tie the one whose
-identity sorts higher. An agent whose join time is not known yet sorts last.
+room. Each checks after connecting (the job) and again right before it greets (the conductor);
+the later one leaves without a word. "Later" must be a rule both agents reach on their own,
+with no messages: the one that joined later (LiveKit's `joined_at`, in milliseconds) leaves,
+and on a tie the one whose identity sorts higher. An agent whose join time is not known yet
+sorts last.
 """
 
 from __future__ import annotations
@@ -14,10 +15,6 @@ import datetime
 from livekit import rtc
 
 _UNKNOWN = datetime.datetime.max.replace(tzinfo=datetime.UTC)
-
-
-class LaterInterviewer(Exception):  # a decision, not a failure
-    """Another interviewer was in the room first: this one leaves before it speaks."""
 
 
 def _order(p: rtc.Participant) -> tuple[datetime.datetime, str]:
@@ -31,10 +28,3 @@ def is_later_interviewer(room: rtc.Room) -> bool:
         p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and _order(p) < me
         for p in room.remote_participants.values()
     )
-
-
-async def ensure_first_interviewer(room: rtc.Room) -> None:
-    """Raise `LaterInterviewer` when another agent came first (the conductor calls this right
-    before greeting; the job then leaves the room unheard)."""
-    if is_later_interviewer(room):
-        raise LaterInterviewer
