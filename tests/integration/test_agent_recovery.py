@@ -63,7 +63,17 @@ async def test_a_new_agent_resumes_an_interview_whose_worker_died(
         interview_id = created["interview"]["id"]
 
         async def running() -> list[int]:
-            return [i for i, w in enumerate(workers) if "interview job started" in w.log()]
+            # By this interview's id: a stray job (another test's live interview whose agent
+            # left, re-dispatched under the same agent name) must not be mistaken for it.
+            started = f'"interview_id": "{interview_id}"'
+            return [
+                i
+                for i, w in enumerate(workers)
+                if any(
+                    "interview job started" in line and started in line
+                    for line in w.log().splitlines()
+                )
+            ]
 
         [taken] = await eventually(running, "a worker to take the interview", timeout=30)
         first_worker, second_worker = workers[taken], workers[1 - taken]
