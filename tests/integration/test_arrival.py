@@ -22,7 +22,7 @@ import pytest
 from livekit import api, rtc
 
 from devstack import LiveKitServer
-from tests.fixtures.agent import Worker, WorkerStarter
+from tests.fixtures.agent import Worker, WorkerStarter, eventually
 from tests.fixtures.token_server import TokenServer, TokenServerStarter
 
 pytestmark = pytest.mark.integration
@@ -43,19 +43,6 @@ WORKER_ENV = {"RECONNECT_GRACE_S": "1", "SILENCE_CHECKIN_S": "60"}
 ARRIVAL_WAIT_S = 60.0
 
 T = TypeVar("T")
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 30.0
-) -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f}s (last: {last!r})")
 
 
 def agent_name() -> str:
