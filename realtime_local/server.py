@@ -164,6 +164,7 @@ class RealtimeServer:
         self.sessions: dict[int, RealtimeSession] = {}
         self.connections_refused = 0
         self.text = TextApi(lambda: self.faults, self.options.api_key)
+        self.synth = audio.Synthesizer(use_espeak=self.options.use_espeak)
         self._conn_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port = 0

@@ -782,7 +782,7 @@ class RealtimeSession:
                 }
             )
             data["content"] = [{"type": "output_audio", "transcript": ""}]
-            pcm = audio.speak(text, use_espeak=self.server.options.use_espeak)
+            pcm = await self.server.synth.speak(text)
             chunk = audio.ms_to_bytes(CHUNK_MS)
             n_chunks = max(1, -(-len(pcm) // chunk))
             pace = self.server.options.pace
