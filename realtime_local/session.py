@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from openai.types import realtime as rt
@@ -32,10 +32,8 @@ from pydantic import BaseModel, ValidationError
 
 from realtime_local import audio
 from realtime_local.brain import ResponseContext, fill_arguments
+from realtime_local.host import SessionHost
 from realtime_local.scenario import CallTool, Drop, Fail, Say, SendError, Step, Wait
-
-if TYPE_CHECKING:
-    from realtime_local.server import RealtimeServer
 
 log = logging.getLogger("realtime_local.server")
 
@@ -164,7 +162,7 @@ class RealtimeSession:
 
     def __init__(
         self,
-        server: RealtimeServer,
+        server: SessionHost,
         ws: web.WebSocketResponse,
         conn_id: int,
         model: str,
