@@ -3,25 +3,37 @@
 Replies are spoken with `espeak-ng` when it is installed, so a person listening to a rehearsal
 hears words; otherwise a short two-tone signal stands in (clearly audible, never silence, so
 anything downstream that measures audio still sees energy). Synthesis results are cached per
-text: the server speaks the same sentences again and again in tests.
+text and voice (one LRU for the whole process): the server speaks the same sentences again
+and again in tests.
+
+The server synthesises with `Synthesizer`: espeak-ng runs as an asyncio subprocess and the WAV
+is decoded in a worker thread, so a long reply never stalls the event loop that serves every
+other connection; a bounded number run at once, and concurrent requests for the same text share
+one run. `speak` is the blocking form for tests and tools that prepare audio up front.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import logging
 import shutil
 import subprocess
+import threading
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from cachetools import LRUCache
 
 log = logging.getLogger("realtime_local.audio")
 
 SAMPLE_RATE = 24_000
 BYTES_PER_SAMPLE = 2
 _ESPEAK_TIMEOUT_S = 10.0
+_ESPEAK_SPEED_WPM = "175"
+CACHE_SIZE = 256  # sentences; a rehearsal or a test suite says far fewer distinct ones
+MAX_PARALLEL_SYNTHESES = 2  # espeak runs at once per server (a 2-core machine serves tests)
 
 
 def ms_to_bytes(ms: float) -> int:
@@ -79,25 +91,123 @@ def synthetic_speech(text: str) -> bytes:
     return pcm
 
 
-@functools.lru_cache(maxsize=256)
+SynthesisKey = tuple[str, str, bool]  # text, voice, espeak wanted
+
+_cache: LRUCache[SynthesisKey, bytes] = LRUCache(maxsize=CACHE_SIZE)
+_cache_lock = threading.Lock()  # servers in threads and sync callers share the cache
+
+
+def _cached(key: SynthesisKey) -> bytes | None:
+    with _cache_lock:
+        return _cache.get(key)
+
+
+def _store(key: SynthesisKey, pcm: bytes) -> None:
+    with _cache_lock:
+        _cache[key] = pcm
+
+
+def _espeak_argv(exe: str, text: str, voice: str) -> list[str]:
+    return [exe, "--stdout", "-v", voice, "-s", _ESPEAK_SPEED_WPM, text]
+
+
+def _decode(text: str, wav: bytes) -> bytes:
+    try:
+        rate, samples = _parse_wav(wav)
+    except ValueError:
+        log.warning("espeak-ng gave no usable WAV, using a synthetic signal")
+        return synthetic_speech(text)
+    return resample(samples, rate, SAMPLE_RATE) or synthetic_speech(text)
+
+
 def speak(text: str, voice: str = "en-us", use_espeak: bool = True) -> bytes:
-    """PCM16 24 kHz mono audio of `text`."""
+    """PCM16 24 kHz mono audio of `text` (blocking; the server uses `Synthesizer`)."""
+    key = (text, voice, use_espeak)
+    pcm = _cached(key)
+    if pcm is not None:
+        return pcm
     exe = shutil.which("espeak-ng") if use_espeak else None
     if exe is None:
-        return synthetic_speech(text)
-    try:
-        proc = subprocess.run(
-            [exe, "--stdout", "-v", voice, "-s", "175", text],
-            capture_output=True,
-            timeout=_ESPEAK_TIMEOUT_S,
-            check=True,
-        )
-        rate, samples = _parse_wav(proc.stdout)
-        pcm = resample(samples, rate, SAMPLE_RATE)
-    except (subprocess.SubprocessError, OSError, ValueError) as exc:
-        log.warning("espeak-ng failed, using a synthetic signal: %s", type(exc).__name__)
-        return synthetic_speech(text)
-    return pcm or synthetic_speech(text)
+        pcm = synthetic_speech(text)
+    else:
+        try:
+            proc = subprocess.run(
+                _espeak_argv(exe, text, voice),
+                capture_output=True,
+                timeout=_ESPEAK_TIMEOUT_S,
+                check=True,
+            )
+            pcm = _decode(text, proc.stdout)
+        except (subprocess.SubprocessError, OSError) as exc:
+            log.warning("espeak-ng failed, using a synthetic signal: %s", type(exc).__name__)
+            pcm = synthetic_speech(text)
+    _store(key, pcm)
+    return pcm
+
+
+class Synthesizer:
+    """Asynchronous, cached, shared speech synthesis for one server's event loop."""
+
+    def __init__(self, use_espeak: bool = True, max_parallel: int = MAX_PARALLEL_SYNTHESES) -> None:
+        self.use_espeak = use_espeak
+        self._pending: dict[SynthesisKey, asyncio.Task[bytes]] = {}
+        self._slots = asyncio.Semaphore(max_parallel)
+        self.runs: Counter[SynthesisKey] = Counter()  # syntheses actually run, per key
+
+    def runs_for(self, text: str, voice: str = "en-us") -> int:
+        return self.runs[(text, voice, self.use_espeak)]
+
+    async def speak(self, text: str, voice: str = "en-us") -> bytes:
+        """PCM16 24 kHz mono audio of `text`, from the cache or one shared synthesis."""
+        key = (text, voice, self.use_espeak)
+        pcm = _cached(key)
+        if pcm is not None:
+            return pcm
+        task = self._pending.get(key)
+        if task is None:
+            task = asyncio.create_task(self._synthesize(key))
+            self._pending[key] = task
+            task.add_done_callback(lambda _: self._pending.pop(key, None))
+        # shielded: a caller cancelled by a barge-in must not cancel the others' synthesis
+        return await asyncio.shield(task)
+
+    async def _synthesize(self, key: SynthesisKey) -> bytes:
+        text, voice, use_espeak = key
+        self.runs[key] += 1
+        exe = shutil.which("espeak-ng") if use_espeak else None
+        async with self._slots:
+            if exe is None:
+                pcm = await asyncio.to_thread(synthetic_speech, text)
+            else:
+                pcm = await self._espeak(exe, text, voice)
+        _store(key, pcm)
+        return pcm
+
+    async def _espeak(self, exe: str, text: str, voice: str) -> bytes:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *_espeak_argv(exe, text, voice),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            log.warning("espeak-ng failed to start, using a synthetic signal: %s", exc.errno)
+            return synthetic_speech(text)
+        try:
+            wav, _ = await asyncio.wait_for(proc.communicate(), _ESPEAK_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            log.warning("espeak-ng timed out, using a synthetic signal")
+            return synthetic_speech(text)
+        except asyncio.CancelledError:  # the server is stopping
+            proc.kill()
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            log.warning("espeak-ng exited with %s, using a synthetic signal", proc.returncode)
+            return synthetic_speech(text)
+        return await asyncio.to_thread(_decode, text, wav)
 
 
 def rms(pcm: bytes) -> float:

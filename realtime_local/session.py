@@ -20,11 +20,10 @@ import contextlib
 import copy
 import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from openai.types import realtime as rt
@@ -32,10 +31,9 @@ from pydantic import BaseModel, ValidationError
 
 from realtime_local import audio
 from realtime_local.brain import ResponseContext, fill_arguments
+from realtime_local.conversation import ClientError, Conversation, Item, new_id
+from realtime_local.host import SessionHost
 from realtime_local.scenario import CallTool, Drop, Fail, Say, SendError, Step, Wait
-
-if TYPE_CHECKING:
-    from realtime_local.server import RealtimeServer
 
 log = logging.getLogger("realtime_local.server")
 
@@ -66,67 +64,6 @@ DEFAULT_TURN_DETECTION: dict[str, Any] = {
     "interrupt_response": True,
 }
 _SEMANTIC_SILENCE_MS = {"low": 900, "medium": 500, "auto": 500, "high": 300}
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
-class ClientError(Exception):
-    """A client event the server rejects with a protocol `error` event."""
-
-    def __init__(self, message: str, code: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.param = param
-
-
-@dataclass
-class Item:
-    data: dict[str, Any]  # the item as the protocol shows it
-    audio_ms: float = 0.0  # length of assistant audio (or the user's committed audio)
-    transcript: str | None = None  # user audio: what the scenario says was spoken
-
-
-class Conversation:
-    def __init__(self) -> None:
-        self.items: list[Item] = []
-        self._by_id: dict[str, Item] = {}
-
-    def get(self, item_id: str) -> Item | None:
-        return self._by_id.get(item_id)
-
-    @property
-    def tail_id(self) -> str | None:
-        return self.items[-1].data["id"] if self.items else None
-
-    def insert(self, item: Item, previous_item_id: str | None) -> str | None:
-        """Insert after `previous_item_id` ("root": first; None: last); returns the real one."""
-        if previous_item_id is None:
-            prev = self.tail_id
-            self.items.append(item)
-        elif previous_item_id == "root":
-            prev = None
-            self.items.insert(0, item)
-        else:
-            idx = next(
-                (i for i, it in enumerate(self.items) if it.data["id"] == previous_item_id), None
-            )
-            if idx is None:
-                raise ClientError(
-                    f"previous_item_id '{previous_item_id}' does not exist in the conversation",
-                    "item_invalid_previous_item_id",
-                    "previous_item_id",
-                )
-            prev = previous_item_id
-            self.items.insert(idx + 1, item)
-        self._by_id[item.data["id"]] = item
-        return prev
-
-    def delete(self, item_id: str) -> None:
-        item = self._by_id.pop(item_id)
-        self.items.remove(item)
 
 
 @dataclass
@@ -164,7 +101,7 @@ class RealtimeSession:
 
     def __init__(
         self,
-        server: RealtimeServer,
+        server: SessionHost,
         ws: web.WebSocketResponse,
         conn_id: int,
         model: str,
@@ -782,7 +719,7 @@ class RealtimeSession:
                 }
             )
             data["content"] = [{"type": "output_audio", "transcript": ""}]
-            pcm = audio.speak(text, use_espeak=self.server.options.use_espeak)
+            pcm = await self.server.synth.speak(text)
             chunk = audio.ms_to_bytes(CHUNK_MS)
             n_chunks = max(1, -(-len(pcm) // chunk))
             pace = self.server.options.pace
