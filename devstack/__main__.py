@@ -103,9 +103,10 @@ def run() -> int:
     }
     python = sys.executable
     # Without an OpenAI key the agent talks to the local rehearsal server (realtime_local)
-    # instead; only the worker's environment points at it.
+    # instead, and the token server's evaluation job uses its text API (chat completions).
     rehearsal: ManagedProcess | None = None
     worker_env = dict(env)
+    server_env = dict(env)
     rehearsal_url = ""
     if not os.environ.get("OPENAI_API_KEY"):
         rehearsal_port = free_port()
@@ -121,11 +122,13 @@ def run() -> int:
         worker_env["OPENAI_API_KEY"] = "offline-rehearsal"
         # Counted but not priced: the rehearsal costs nothing (agent.usage).
         worker_env["REHEARSAL_MODEL"] = "true"
+        for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "REHEARSAL_MODEL"):
+            server_env[name] = worker_env[name]
     token_server = ManagedProcess(
         "token-server",
         [python, "-m", "token_server"],
         run_dir / "token_server.log",
-        env=env,
+        env=server_env,
         cwd=tools.REPO_ROOT,
     )
     worker = ManagedProcess(
@@ -146,17 +149,18 @@ def run() -> int:
         log.info("starting the LiveKit server ...")
         livekit.start()
         started.append(("livekit", livekit))
+        # First: the token server's evaluation job calls it too.
+        if rehearsal is not None:
+            log.info("starting the offline rehearsal model (no OPENAI_API_KEY) ...")
+            rehearsal.start()
+            started.append(("rehearsal model", rehearsal))
+            rehearsal.wait_ready(lambda: http_ok(f"{rehearsal_url}/health"), 30, "/health answered")
         log.info("starting the token server ...")
         token_server.start()
         started.append(("token server", token_server))
         token_server.wait_ready(
             lambda: http_ok(f"http://127.0.0.1:{token_port}/health"), 30, "/health answered"
         )
-        if rehearsal is not None:
-            log.info("starting the offline rehearsal model (no OPENAI_API_KEY) ...")
-            rehearsal.start()
-            started.append(("rehearsal model", rehearsal))
-            rehearsal.wait_ready(lambda: http_ok(f"{rehearsal_url}/health"), 30, "/health answered")
         log.info("starting the agent worker ...")
         worker.start()
         started.append(("agent worker", worker))

@@ -19,12 +19,15 @@ from interview.store import (
     Answer,
     AskedQuestion,
     BankQuestion,
+    Evaluation,
+    EvaluationResult,
     Feedback,
     Interview,
     InterviewStatus,
     NewInterview,
     Scores,
     Table,
+    TranscriptEntry,
     TranscriptMessage,
     Usage,
 )
@@ -74,6 +77,11 @@ QUESTION_COLUMNS = (
 ANSWER_COLUMNS = "interview_id,ordinal,transcript,clarity,relevance,depth,accuracy,tags"
 FEEDBACK_COLUMNS = "interview_id,ordinal,bullets"
 BANK_COLUMNS = "id,role,level,type,topic,difficulty,text,strong_answer"
+TRANSCRIPT_COLUMNS = "id,interview_id,item_id,speaker,text,started_at,ended_at,interrupted"
+EVALUATION_COLUMNS = (
+    "interview_id,state,attempts,claims,lease_owner,lease_until,model,input_tokens,"
+    "output_tokens,cost_usd,error_code,report,created_at,started_at,finished_at"
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -260,6 +268,31 @@ def transcript_op(message: TranscriptMessage) -> Op:
 
 def transcript_from_row(row: Row) -> TranscriptMessage:
     return TranscriptMessage.model_validate(row)
+
+
+def transcript_entry_from_row(row: Row) -> TranscriptEntry:
+    return TranscriptEntry.model_validate(row)
+
+
+# ---- evaluations ---------------------------------------------------------------------------
+
+
+def evaluation_from_row(row: Row) -> Evaluation:
+    values = dict(row)
+    if values.get("cost_usd") is not None:
+        values["cost_usd"] = float(values["cost_usd"])  # numeric arrives as text or a number
+    return Evaluation.model_validate(values)
+
+
+def evaluation_result_row(result: EvaluationResult, *, at: datetime) -> Row:
+    """The columns a finished claim writes; the lease is released."""
+    return {
+        **result.model_dump(mode="json"),
+        "lease_owner": None,
+        "lease_until": None,
+        "finished_at": at.isoformat(),
+        "updated_at": at.isoformat(),
+    }
 
 
 def audit_event_id(kind: str, key: str | None) -> UUID:

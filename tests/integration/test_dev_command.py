@@ -86,7 +86,8 @@ def test_dev_command_runs_everything_and_ctrl_c_leaves_nothing_behind() -> None:
         shutil.rmtree(data, ignore_errors=True)
 
     assert b'"ok"' in health
-    # no OPENAI_API_KEY: the worker talks to the local rehearsal server, and only the worker
+    # no OPENAI_API_KEY: the worker talks to the local rehearsal server, and the token server's
+    # evaluation job to its text API; neither is priced
     assert "--rehearsal" in rehearsal_cmd
     assert rehearsal_health["mode"] == "rehearsal"
     assert any(re.search(r"Model\s+offline rehearsal", line) for line in output)
@@ -94,7 +95,8 @@ def test_dev_command_runs_everything_and_ctrl_c_leaves_nothing_behind() -> None:
     token_env = next(e for cmd, e in environs.items() if "token_server" in cmd)
     assert worker_env["OPENAI_BASE_URL"] == f"http://127.0.0.1:{rehearsal_port}/v1"
     assert worker_env["OPENAI_API_KEY"]
-    assert "OPENAI_BASE_URL" not in token_env and "OPENAI_API_KEY" not in token_env
+    assert token_env["OPENAI_BASE_URL"] == worker_env["OPENAI_BASE_URL"]
+    assert token_env["OPENAI_API_KEY"] and token_env["REHEARSAL_MODEL"] == "true"
     assert rehearsal_pid in [c.pid for c in children]
     assert "registered worker" in agent_log
     programs = ("postgres", "postgrest", "nginx", "--config", "token_server", "agent")
