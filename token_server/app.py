@@ -24,7 +24,17 @@ from token_server.deps import Services
 from token_server.errors import install_error_handlers
 from token_server.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from token_server.ratelimit import RateLimiter
-from token_server.routes import candidate, feed, health, interviews, join, report, web, webhooks
+from token_server.routes import (
+    candidate,
+    feed,
+    health,
+    interviews,
+    join,
+    report,
+    review,
+    web,
+    webhooks,
+)
 from token_server.settings import Settings
 
 log = logging.getLogger("token_server.app")
@@ -125,6 +135,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(interviews.router)
     app.include_router(report.router)
+    app.include_router(review.router)
     app.include_router(join.router)
     app.include_router(candidate.router)
     app.include_router(feed.router)
