@@ -226,3 +226,13 @@ async def test_anon_is_refused_on_the_list_view_and_the_review_log(
         await anon.postgrest.aclose()
 
     assert codes == ["42501", "42501"]  # permission denied, not an empty answer
+
+
+async def test_a_star_in_the_search_is_no_wildcard(store: SupabaseStore) -> None:
+    tag = uuid.uuid4().hex[:8]
+    star = await store.create_interview(new_interview(candidate_name=f"{tag} a*b"))
+    await store.create_interview(new_interview(candidate_name=f"{tag} a-long-b"))
+
+    found = await store.list_interviews(q=f"{tag} A*B")
+
+    assert [i.id for i in found] == [star.id]
