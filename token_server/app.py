@@ -24,7 +24,17 @@ from token_server.deps import Services
 from token_server.errors import install_error_handlers
 from token_server.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from token_server.ratelimit import RateLimiter
-from token_server.routes import candidate, feed, health, interviews, join, report, web, webhooks
+from token_server.routes import (
+    candidate,
+    feed,
+    health,
+    interviews,
+    join,
+    report,
+    review,
+    web,
+    webhooks,
+)
 from token_server.settings import Settings
 
 log = logging.getLogger("token_server.app")
@@ -86,6 +96,9 @@ def create_app(
             join_limiter=RateLimiter(
                 rate_per_minute=settings.join_rate_per_minute, burst=settings.join_burst
             ),
+            review_limiter=RateLimiter(
+                rate_per_minute=settings.review_rate_per_minute, burst=settings.review_burst
+            ),
         )
         if not settings.api_keys():
             log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
@@ -122,6 +135,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(interviews.router)
     app.include_router(report.router)
+    app.include_router(review.router)
     app.include_router(join.router)
     app.include_router(candidate.router)
     app.include_router(feed.router)
@@ -135,7 +149,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from interview import review
 from interview.evaluation import (
     RUBRICS,
     CheckedQuestion,
@@ -84,8 +85,33 @@ class ReviewState:
 
 
 async def load_review(store: Store, interview_id: UUID) -> ReviewState:
-    """The interview's review state, from the store."""
-    return ReviewState()
+    """The interview's review state, from its review log (`interview.review`)."""
+    log_state = review.ReviewState.from_events(await store.review_events(interview_id))
+    decision = log_state.decision
+    return ReviewState(
+        overrides={
+            (ordinal, rubric.value): ScoreOverride(
+                value=o.value, reason=o.reason, reviewer=o.reviewer, at=o.at
+            )
+            for (ordinal, rubric), o in log_state.overrides.items()
+        },
+        decision=(
+            Decision(
+                value=decision.decision.value, reviewer=decision.reviewer, at=decision.created_at
+            )
+            if decision is not None and decision.decision is not None
+            else None
+        ),
+        notes=[
+            Note(text=n.text or "", reviewer=n.reviewer, at=n.created_at) for n in log_state.notes
+        ],
+        history=[
+            HistoryEntry(
+                kind=e.kind.value, detail=review.describe(e), reviewer=e.reviewer, at=e.created_at
+            )
+            for e in log_state.history
+        ],
+    )
 
 
 def evaluation_report(evaluation: Evaluation | None) -> EvaluationReport | None:
