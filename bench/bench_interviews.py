@@ -314,8 +314,9 @@ def start_worker(stack: Stack, config: WorkerConfig, run_dir: Path) -> ManagedPr
     return worker
 
 
-def wait_until_settled(worker: ManagedProcess, warm: int, timeout: float = 60.0) -> None:
-    """Until the warm job processes exist and the worker's tree is quiet (prewarm done)."""
+def wait_until_settled(worker: ManagedProcess, warm: int, timeout: float = 60.0) -> bool:
+    """Until the warm job processes exist and the worker's tree is quiet (prewarm done);
+    False if that did not happen within `timeout`."""
     assert worker.pid is not None
     deadline = time.monotonic() + timeout
     sampler = TreeSampler(worker.pid)
@@ -327,9 +328,10 @@ def wait_until_settled(worker: ManagedProcess, warm: int, timeout: float = 60.0)
             if len(sampler.job_pids()) >= warm and len(points) >= 5:
                 (t0, c0), (t1, c1) = points[-5], points[-1]
                 if (c1 - c0) / max(t1 - t0, 1e-6) < 0.05:
-                    return
+                    return True
     finally:
         sampler.stop()
+    return False
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -342,7 +344,8 @@ class RunResult:
     capacity: int
     records: list[dict[str, Any]]
     sampler: TreeSampler
-    candidates_cpu_s: float
+    candidates_cpu_s: float  # the candidates' process from the first join to the end
+    candidates_wall_s: float
     wall_s: float
     jobs_started: int
     error: str | None = None
@@ -373,12 +376,19 @@ def run_once(
 ) -> RunResult:
     run_dir = stack.work / f"run-{label.replace(' ', '-')}"
     run_dir.mkdir()
+    t0 = time.monotonic()
     worker = start_worker(stack, config, run_dir)
+    t1 = time.monotonic()
     candidates: ManagedProcess | None = None
     sampler: TreeSampler | None = None
     try:
         warm = min(config.idle_processes or _default_idle(), config.capacity)
-        wait_until_settled(worker, warm)
+        settled = wait_until_settled(worker, warm)
+        print(
+            f"run {label}: worker registered in {t1 - t0:.1f} s, "
+            + ("settled" if settled else "NOT settled")
+            + f" {time.monotonic() - t1:.1f} s later"
+        )
         assert worker.pid is not None
         sampler = TreeSampler(worker.pid)
         sampler.start()
@@ -416,7 +426,7 @@ def run_once(
         result: dict[str, Any] = (
             json.loads(out_path.read_text())
             if out_path.exists()
-            else {"records": [], "cpu_s": 0.0, "finished": time.monotonic()}
+            else {"records": [], "finished": time.monotonic()}
         )
         return RunResult(
             label=label,
@@ -424,7 +434,8 @@ def run_once(
             capacity=config.capacity,
             records=result["records"],
             sampler=sampler,
-            candidates_cpu_s=float(result["cpu_s"]),
+            candidates_cpu_s=float(result.get("run_cpu_s", 0.0)),
+            candidates_wall_s=float(result["finished"]) - float(result.get("run_from", started)),
             wall_s=float(result["finished"]) - started,
             jobs_started=worker.log_path.read_text(errors="replace").count("interview job started"),
             error=error,
@@ -571,7 +582,9 @@ def main() -> int:
     results: list[RunResult] = []
     silence_s = silence_ms / 1000
     try:
+        t0 = time.monotonic()
         stack = start_stack(work, args.questions)
+        print(f"stack ready in {time.monotonic() - t0:.1f} s")
         plan: list[tuple[str, int, list[float]]] = [
             (str(n), n, [i * args.join_every for i in range(n)]) for n in counts
         ]
@@ -600,10 +613,10 @@ def main() -> int:
                 candidate_cpu=candidate_cpu,
             )
             results.append(result)
-            cores = result.candidates_cpu_s / max(result.wall_s, 1e-6)
+            cores = result.candidates_cpu_s / max(result.candidates_wall_s, 1e-6)
             print(
-                f"run {label}: {result.wall_s:.0f} s, candidates' process "
-                f"{cores:.2f} cores ({cores / max(n, 1):.3f} per candidate)"
+                f"run {label}: {result.wall_s:.0f} s; the candidates' process used "
+                f"{cores:.2f} cores while they talked ({cores / max(n, 1):.3f} per candidate)"
                 + (f"; {result.error}" if result.error else "")
             )
             for r in result.records:
