@@ -384,10 +384,13 @@ def run_once(
     try:
         warm = min(config.idle_processes or _default_idle(), config.capacity)
         settled = wait_until_settled(worker, warm)
+        # What else keeps this machine busy (other users' processes) skews every figure.
+        busy = psutil.cpu_percent(interval=1.0) / 100 * (os.cpu_count() or 1)
         print(
             f"run {label}: worker registered in {t1 - t0:.1f} s, "
             + ("settled" if settled else "NOT settled")
-            + f" {time.monotonic() - t1:.1f} s later"
+            + f" {time.monotonic() - t1:.1f} s later; machine busy before the run: "
+            + f"{busy:.2f} cores"
         )
         assert worker.pid is not None
         sampler = TreeSampler(worker.pid)
@@ -446,6 +449,18 @@ def run_once(
         if candidates is not None:
             candidates.stop()
         worker.stop()
+        _keep_logs(run_dir, label)
+
+
+LOGS_DIR = REPO_ROOT / ".local" / "bench" / "logs"
+
+
+def _keep_logs(run_dir: Path, label: str) -> None:
+    """The worker's and the candidates' logs of the last run of each N outlive the work dir."""
+    LOGS_DIR.mkdir(parents=True, exist_ok=True)
+    for name in ("agent.log", "candidates.log", "candidates.json"):
+        with contextlib.suppress(OSError):
+            shutil.copy(run_dir / name, LOGS_DIR / f"{label.replace(' ', '-')}-{name}")
 
 
 def _default_idle() -> int:
@@ -619,6 +634,8 @@ def main() -> int:
                 f"{cores:.2f} cores while they talked ({cores / max(n, 1):.3f} per candidate)"
                 + (f"; {result.error}" if result.error else "")
             )
+            if result.broke:
+                print(f"  logs of this run: {LOGS_DIR}/{label.replace(' ', '-')}-*")
             for r in result.records:
                 if r["outcome"] != "completed":
                     print(f"  interview {r['index']}: {r['outcome']} ({r['error'] or r['status']})")
