@@ -69,7 +69,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.settings import AgentSettings
-from bench.interview_figures import STALL_S, fmt_seconds, markdown_table
+from bench.interview_figures import STALL_S, UTTERANCE_GAP_S, fmt_seconds, markdown_table
 from devstack import LiveKitServer, SupabaseStack
 from devstack.proc import ManagedProcess, free_port
 from devstack.tools import REPO_ROOT
@@ -476,7 +476,7 @@ HEADER = [
     "reply p50 / p95 / p99 (s)",
     "minus silence window (s)",
     "greeting p50 / p95 (s)",
-    f"stalls > {STALL_S * 1000:.0f} ms: audio / arrival",
+    f"stalls {STALL_S * 1000:.0f} ms-{UTTERANCE_GAP_S:.0f} s: audio / arrival",
     "failed / hung / no interviewer",
     "worker CPU per interview (cores)",
     "PSS per job mean / max (MB)",

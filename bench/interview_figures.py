@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 # A pause in the interviewer's voice longer than this, inside one utterance, is a stall.
 STALL_S = 0.1
+# A pause this long is a new utterance, not a stall: the interviewer may speak twice in a turn
+# (the goodbye after the closing words); a stall that long shows in the latency columns.
+UTTERANCE_GAP_S = 2.0
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -48,10 +51,11 @@ class StallMeter:
       an upper bound on delivery stalls.
 
     `restart()` begins a new turn (the candidate spoke): quiet frames between two turns are no
-    stall.
+    stall; nor is a pause of `utterance_gap` or more (two utterances in one turn).
     """
 
     threshold: float = STALL_S
+    utterance_gap: float = UTTERANCE_GAP_S
     audio_stalls: list[float] = field(default_factory=list)
     arrival_gaps: list[float] = field(default_factory=list)
     loud_frames: int = 0
@@ -70,7 +74,7 @@ class StallMeter:
                 self._quiet_s += duration
             return
         self.loud_frames += 1
-        if self._in_utterance:
+        if self._in_utterance and max(self._quiet_s, self._gap_s) < self.utterance_gap:
             if self._quiet_s > self.threshold:
                 self.audio_stalls.append(self._quiet_s)
             if self._gap_s > self.threshold:

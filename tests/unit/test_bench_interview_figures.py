@@ -62,3 +62,9 @@ def test_frames_arriving_late_inside_an_utterance_are_an_arrival_gap() -> None:
     meter.restart()
     feed(meter, ".", start=at + 1.0)
     assert len(meter.arrival_gaps) == 1
+
+
+def test_a_long_pause_separates_two_utterances_of_one_turn() -> None:
+    meter = StallMeter()
+    feed(meter, "#####" + "." * 150 + "#####")  # 3 s apart: closing words, then goodbye
+    assert meter.audio_stalls == []
