@@ -638,7 +638,11 @@ def main() -> int:
                 print(f"  logs of this run: {LOGS_DIR}/{label.replace(' ', '-')}-*")
             for r in result.records:
                 if r["outcome"] != "completed":
-                    print(f"  interview {r['index']}: {r['outcome']} ({r['error'] or r['status']})")
+                    print(
+                        f"  interview {r['index']}: {r['outcome']} ({r['error']}; "
+                        f"{r['answers_given']} answers, {len(r['replies_s'])} replies heard, "
+                        f"stored status {r['status']})"
+                    )
             print(markdown_table(HEADER, [row(result, silence_s)]))
             sys.stdout.flush()
             if result.broke and not burst:

@@ -341,6 +341,10 @@ async def one_interview(
     except (TimeoutError, ConnectionError) as exc:
         record.outcome = "hung" if record.interviewer_at is not None else "no_interviewer"
         record.error = f"{type(exc).__name__}: {exc}"
+        # How the interview stands in the store (it may have ended without the candidate
+        # hearing the end, e.g. a goodbye lost under load).
+        with contextlib.suppress(Exception):
+            record.status = await _status(http, record.interview_id, timeout=5.0)
     except Exception as exc:  # an HTTP or LiveKit failure: the interview failed
         record.outcome = "failed"
         record.error = f"{type(exc).__name__}: {exc}"[:300]
