@@ -26,7 +26,7 @@ Figures per N (a Markdown table; asserts nothing):
 - stalls: pauses over 100 ms inside an interviewer utterance. The local server speaks a steady
   tone (`--no-espeak`), so any quiet run inside one is audio that did not arrive ("audio"); wall
   clock gaps between received frames are counted too ("arrival"; includes the candidates' own
-  lateness).
+  lateness). A pause of 2 s or more starts a new utterance (the goodbye after closing words).
 - failed (the interview did not end `completed`) / hung (an interviewer came, the conversation
   stopped) / without an interviewer; and how many the worker admitted.
 - the worker's CPU: CPU time of its whole process tree (main process, forkserver, job
