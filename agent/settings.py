@@ -19,8 +19,9 @@ class AgentSettings(ServiceSettings):
     # of a core, and a warm job process is about 180 MB (RSS, VAD loaded): 4 fit a 2-core,
     # 4 GB host beside the rest.
     agent_capacity: int = Field(default=4, ge=1, le=64)
-    # Above this machine CPU use (0-1, averaged over 2.5 s) the worker reports itself full,
-    # whatever it runs; 1 turns the guard off.
+    # Above this share of the host's CPU (0-1, averaged over 2.5 s) used by the worker's own
+    # processes (not the candidates' or anything else on the host) the worker reports itself
+    # full, whatever it runs; 1 turns the guard off.
     agent_cpu_guard: float = Field(default=0.95, gt=0, le=1)
     # Seconds a draining worker (SIGTERM) waits for running interviews before it exits: the
     # longest interview (90 min) plus the wait for its candidate and the end, so a deploy never
