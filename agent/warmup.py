@@ -9,7 +9,8 @@ once: 0.2-0.9 s stalls each, CPU-bound, inside `run_interview` and `session.star
 
 - importing the agent's own modules and their dependencies (supabase, httpx, ...: ~280
   modules, 0.7 s of CPU, private memory in every process);
-- httpx's lazy import of httpcore on the first client (the store's);
+- httpx's lazy import of httpcore on the first client and anyio's on its first request, and the
+  store's TLS context (`shared_ssl_context`);
 - the SSL context livekit-agents builds for its shared HTTP session (parses the CA bundle);
 - pydantic schemas of the openai Realtime event types, which the SDK defers to first use;
 - the Silero VAD's ONNX session (1.6-2.6 s per process, 5 s under load), now loaded once.
@@ -48,7 +49,12 @@ def shared_vad() -> vad.VAD:
 def _httpx_transport() -> None:
     import httpx
 
-    httpx.AsyncClient()
+    from interview.supabase_store import shared_ssl_context
+
+    httpx.AsyncClient(verify=shared_ssl_context())
+    # What httpx's first request imports (through anyio), lazily otherwise.
+    for name in ("anyio._backends._asyncio", "anyio._core._sockets"):
+        importlib.import_module(name)
 
 
 def _ssl_context() -> None:

@@ -143,7 +143,11 @@ def busy_elsewhere() -> Iterator[None]:
     """Two processes spinning a core each, outside this process's tree (orphaned by a shell
     that exits at once), as candidates or browsers on the same host are to a worker."""
     out = subprocess.run(
-        ["sh", "-c", f'for i in 1 2; do "{sys.executable}" -c "while True: pass" >/dev/null 2>&1 & echo $!; done'],
+        [
+            "sh",
+            "-c",
+            f'for i in 1 2; do "{sys.executable}" -c "while True: pass" >/dev/null 2>&1 & echo $!; done',
+        ],
         capture_output=True,
         text=True,
         check=True,
