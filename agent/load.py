@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 from livekit.agents import utils
 from livekit.agents.utils.hw import get_cpu_monitor
 
