@@ -146,7 +146,8 @@ def busy_elsewhere() -> Iterator[None]:
         [
             "sh",
             "-c",
-            f'for i in 1 2; do "{sys.executable}" -c "while True: pass" >/dev/null 2>&1 & echo $!; done',
+            'for i in 1 2; do "$0" -c "while True: pass" >/dev/null 2>&1 & echo $!; done',
+            sys.executable,
         ],
         capture_output=True,
         text=True,
