@@ -132,6 +132,18 @@ class Conductor:
                 participant_kinds=[rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD],
                 # A dropped candidate gets a grace window instead of ending the interview.
                 close_on_disconnect=False,
+                # Browsers apply their own gain control to the microphone before sending;
+                # livekit-agents' default adds a WebRTC AGC pass on every input frame.
+                audio_input=room_io.AudioInputOptions(auto_gain_control=False),
+                # The interviewer's words go to the room as the model produces them instead of
+                # paced word by word with its voice: the pacing estimates the speaking rate
+                # with an STFT of every outgoing frame and hyphenates every word, about a
+                # quarter of a job's Python CPU. Traded away: the page's transcript runs ahead
+                # of the voice, and after a barge-in the stored interviewer line holds the
+                # whole reply the model wrote rather than the part played before the
+                # interruption. The `lk.transcription` streams and their attributes
+                # (segment id, final) that the pages read are unchanged.
+                text_output=room_io.TextOutputOptions(sync_transcription=False),
             ),
             record=False,
             # No remote session host: it would broadcast every session event (tool calls with

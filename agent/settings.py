@@ -16,18 +16,22 @@ class AgentSettings(ServiceSettings):
     agent_health_port: int = 8081
     # Interviews one worker runs at once (its load is running / capacity; see agent/load.py).
     # The model runs at OpenAI; a job's local work (WebRTC audio, Silero VAD) is a small share
-    # of a core, and a warm job process is about 180 MB (RSS, VAD loaded): 4 fit a 2-core,
-    # 4 GB host beside the rest.
+    # of a core (about 0.12 measured on a 2-core host) and about 70 MB PSS per interview (see
+    # the README's sizing guide).
     agent_capacity: int = Field(default=4, ge=1, le=64)
-    # Above this machine CPU use (0-1, averaged over 2.5 s) the worker reports itself full,
-    # whatever it runs; 1 turns the guard off.
+    # Above this share of the host's CPU (0-1, averaged over 2.5 s) used by the worker's own
+    # processes (not the candidates' or anything else on the host) the worker reports itself
+    # full, whatever it runs; 1 turns the guard off.
     agent_cpu_guard: float = Field(default=0.95, gt=0, le=1)
     # Seconds a draining worker (SIGTERM) waits for running interviews before it exits: the
     # longest interview (90 min) plus the wait for its candidate and the end, so a deploy never
     # cuts one short. A process manager's kill timeout must be at least this long.
     agent_drain_timeout: int = Field(default=7200, ge=0)
-    # Job processes kept warm (VAD loaded) for new interviews (at most the capacity).
-    agent_idle_processes: int = Field(default=2, ge=0)
+    # Job processes kept warm (VAD loaded) for new interviews (at most the capacity). A warm
+    # process forks from the forkserver with everything loaded (agent/warmup.py): about 40 MB
+    # PSS idle and 0.01-0.1 s to start, so as many as the capacity let a burst of candidates
+    # joining at once be greeted without waiting for processes to start.
+    agent_idle_processes: int = Field(default=4, ge=0)
     # A job whose interview's stored state cannot be read tries this many times, then ends
     # without writing, so a later dispatch resumes it instead of it starting again.
     agent_state_read_attempts: int = Field(default=3, ge=1, le=10)

@@ -22,7 +22,6 @@ import logging
 from pathlib import Path
 
 from livekit.agents import AgentServer, JobProcess, JobRequest, cli
-from livekit.plugins import silero
 
 from agent import load
 from agent.job import entrypoint
@@ -36,9 +35,15 @@ log = logging.getLogger("agent.worker")
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Load Silero VAD once per job process, before any interview is assigned to it."""
+    """Give the job process the Silero VAD, before any interview is assigned to it.
+
+    Under the forkserver (Linux) `agent.warmup` already ran there and every job process
+    shares its VAD and imports; elsewhere (spawn) importing it here does the same work once
+    per process."""
     quiet_http_clients()
-    proc.userdata["vad"] = silero.VAD.load()
+    from agent import warmup
+
+    proc.userdata["vad"] = warmup.shared_vad()
 
 
 async def on_request(req: JobRequest) -> None:
@@ -65,6 +70,8 @@ class InterviewServer(AgentServer):
     def __init__(self, settings: AgentSettings) -> None:
         super().__init__(
             setup_fnc=prewarm,
+            # Run once in the forkserver and shared by every job process (agent/warmup.py).
+            preload_modules=["agent.warmup"],
             port=settings.agent_health_port,
             load_fnc=load.InterviewLoad(settings.agent_capacity, settings.agent_cpu_guard),
             load_threshold=load.threshold(settings.agent_capacity),

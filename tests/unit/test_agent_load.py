@@ -4,9 +4,17 @@ nothing when the CPU is past the guard or it drains. Admission is livekit-agents
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
 import pytest
 from livekit.agents import AgentServer
 
@@ -128,3 +136,62 @@ def test_a_draining_worker_waits_for_the_longest_interview() -> None:
     max_minutes = next(m.le for m in longest if hasattr(m, "le"))
 
     assert settings.agent_drain_timeout >= max_minutes * 60 + settings.candidate_join_timeout_s
+
+
+@pytest.fixture
+def busy_elsewhere() -> Iterator[None]:
+    """Two processes spinning a core each, outside this process's tree (orphaned by a shell
+    that exits at once), as candidates or browsers on the same host are to a worker."""
+    out = subprocess.run(
+        [
+            "sh",
+            "-c",
+            'for i in 1 2; do "$0" -c "while True: pass" >/dev/null 2>&1 & echo $!; done',
+            sys.executable,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pids = [int(p) for p in out.stdout.split()]
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_cpu_burned_outside_the_worker_does_not_count_against_its_guard(
+    busy_elsewhere: None,
+) -> None:
+    """The guard reads the worker's own processes: the candidates' CPU on a shared host (the
+    benchmark, development) made it refuse interviews at 4-5 whatever its capacity."""
+    cpu = load.CpuAverage(samples=2, interval=0.25)
+    readings = []
+    # Readings over a second and a half: the average covers the last half second.
+    for _ in range(15):
+        readings.append(round(cpu.value(), 2))
+        time.sleep(0.1)
+
+    assert max(readings) < 0.3, readings
+
+
+def test_cpu_burned_by_the_worker_s_own_processes_counts() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        started = time.monotonic()
+        cpu = load.CpuAverage(samples=2, interval=0.25)
+        readings = []
+        for _ in range(15):
+            readings.append(round(cpu.value(), 2))
+            time.sleep(0.1)
+        times = psutil.Process(child.pid).cpu_times()
+        # What the child really got of the host (less than a core on a busy test machine).
+        share = (times.user + times.system) / (time.monotonic() - started) / (os.cpu_count() or 1)
+    finally:
+        child.kill()
+        child.wait()
+
+    assert share > 0.05
+    assert max(readings) >= 0.6 * share, (readings, share)
