@@ -88,6 +88,17 @@ export function ReportPage({ apiKey, id, signOut }: { apiKey: string; id: string
     return () => abort.abort();
   }, [apiKey, id, status, state, fail]);
 
+  // The title names the printed PDF (Chromium writes it into the document's metadata).
+  const title = report ? `Interview report: ${report.interview.candidate_name} · ${report.interview.role}` : null;
+  useEffect(() => {
+    if (!title) return;
+    const before = document.title;
+    document.title = title;
+    return () => {
+      document.title = before;
+    };
+  }, [title]);
+
   const showQuote = useCallback((messageId: number, quote: string) => {
     setHighlight({ id: messageId, quote });
     const el = document.getElementById(`msg-${messageId}`);
