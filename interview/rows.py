@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from interview.contract import InterviewPlan
+from interview.review import NewReviewEvent, ReviewEvent
 from interview.store import (
     Answer,
     AskedQuestion,
@@ -22,6 +23,7 @@ from interview.store import (
     Feedback,
     Interview,
     InterviewStatus,
+    ListedInterview,
     NewInterview,
     Scores,
     Table,
@@ -74,6 +76,10 @@ QUESTION_COLUMNS = (
 ANSWER_COLUMNS = "interview_id,ordinal,transcript,clarity,relevance,depth,accuracy,tags"
 FEEDBACK_COLUMNS = "interview_id,ordinal,bullets"
 BANK_COLUMNS = "id,role,level,type,topic,difficulty,text,strong_answer"
+REVIEW_COLUMNS = (
+    "id,event_id,interview_id,kind,ordinal,rubric,value,decision,text,reviewer,created_at"
+)
+LISTED_COLUMNS = f"{INTERVIEW_COLUMNS},decision,recommendation"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -295,6 +301,57 @@ def audit_op(
         key=NATURAL_KEYS[Table.audit_events],
         merge=False,
     )
+
+
+# ---- review ----------------------------------------------------------------------------------
+
+
+def review_event_row(event: NewReviewEvent) -> Row:
+    return {
+        "event_id": str(event.event_id),
+        "interview_id": str(event.interview_id),
+        "kind": event.kind.value,
+        "ordinal": event.ordinal,
+        "rubric": event.rubric.value if event.rubric else None,
+        "value": event.value,
+        "decision": event.decision.value if event.decision else None,
+        "text": event.text,
+        "reviewer": event.reviewer,
+    }
+
+
+def review_event_from_row(row: Row) -> ReviewEvent:
+    return ReviewEvent.model_validate({**row, "seq": row["id"]})
+
+
+def listed_interview_from_row(row: Row) -> ListedInterview:
+    interview = interview_from_row(row)
+    return ListedInterview(
+        **dict(interview),
+        decision=row.get("decision"),
+        recommendation=row.get("recommendation"),
+    )
+
+
+def like_literal(text: str) -> str:
+    """`text` as a LIKE pattern that matches only itself: backslash (LIKE's default escape),
+    `%` and `_` escaped. PostgREST also reads `*` as `%` in like/ilike and offers no escape for
+    it, so a literal `*` becomes `_` (any one character): the one place the match is wider
+    than the text."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "_")
+
+
+def quoted_value(value: str) -> str:
+    """A value for a PostgREST logic tree (`or=(...)`), double-quoted so that its commas, dots,
+    colons and parentheses are data; backslash and double quote escaped inside the quotes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def contains_any(columns: tuple[str, ...], text: str) -> str:
+    """The `or=` filter: any of `columns` contains `text`, case-insensitively and literally."""
+    pattern = quoted_value(f"%{like_literal(text)}%")
+    return ",".join(f"{column}.ilike.{pattern}" for column in columns)
 
 
 # ---- the question bank ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from interview.contract import InterviewPlan, InterviewType, Level
+from interview.review import Decision, NewReviewEvent, ReviewEvent
 
 
 class Table(StrEnum):
@@ -32,6 +33,11 @@ class Table(StrEnum):
     feedback = "feedback"
     transcript_messages = "transcript_messages"
     audit_events = "audit_events"
+    review_events = "review_events"
+
+
+# A view (not a table): interviews with their decision and recommendation, for the list.
+INTERVIEW_LIST_VIEW = "interview_list"
 
 
 class InterviewStatus(StrEnum):
@@ -90,6 +96,23 @@ class Interview(_Row):
     org_id: UUID | None = None
     owner_id: UUID | None = None
     usage: Usage = Field(default_factory=Usage)
+
+
+class ListedInterview(Interview):
+    """An interview as the dashboard lists it: with its review decision in effect and its
+    evaluation's recommendation (each null when there is none)."""
+
+    decision: Decision | None = None
+    recommendation: str | None = None
+
+
+class DecisionFilter(StrEnum):
+    """The list's decision filter: a decision, or `none` for interviews without one."""
+
+    advance = "advance"
+    hold = "hold"
+    reject = "reject"
+    none = "none"
 
 
 class NewInterview(_Row):
@@ -194,8 +217,21 @@ class Store(Protocol):
     async def get_interview_by_invite(self, invite_hash: str) -> Interview | None: ...
 
     async def list_interviews(
-        self, *, status: InterviewStatus | None = None, limit: int = 50, offset: int = 0
-    ) -> list[Interview]: ...
+        self,
+        *,
+        status: InterviewStatus | None = None,
+        q: str | None = None,
+        decision: DecisionFilter | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ListedInterview]:
+        """Newest first. `q`: a case-insensitive substring of the candidate's name or the role,
+        matched literally (no wildcards)."""
+        ...
+
+    async def review_events(self, interview_id: UUID) -> list[ReviewEvent]:
+        """The interview's review log, oldest first."""
+        ...
 
     async def interview_detail(self, interview_id: UUID) -> InterviewDetail | None: ...
 
@@ -212,6 +248,11 @@ class Store(Protocol):
 
     # ---- synchronous writes the caller needs confirmed before it goes on -----------------
     async def create_interview(self, new: NewInterview) -> Interview: ...
+
+    async def add_review_event(self, event: NewReviewEvent) -> ReviewEvent:
+        """Append a reviewer change and return it as stored; a retry with the same `event_id`
+        returns the first. The caller audits it."""
+        ...
 
     # ---- queued writes: return at once, delivered durably and idempotently ---------------
     def record_status(

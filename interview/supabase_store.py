@@ -34,15 +34,19 @@ from interview.cache import StaleCache
 from interview.contract import InterviewType, Level
 from interview.outbox import Outbox
 from interview.question_choice import GENERAL_ROLE, choose_question, match_role
+from interview.review import NewReviewEvent, ReviewEvent
 from interview.settings import ServiceSettings
 from interview.store import (
+    INTERVIEW_LIST_VIEW,
     Answer,
     AskedQuestion,
     BankQuestion,
+    DecisionFilter,
     Feedback,
     Interview,
     InterviewDetail,
     InterviewStatus,
+    ListedInterview,
     NewInterview,
     StoreRejected,
     StoreUnavailable,
@@ -260,15 +264,28 @@ class SupabaseStore:
         return rows.interview_from_row(found[0]) if found else None
 
     async def list_interviews(
-        self, *, status: InterviewStatus | None = None, limit: int = 50, offset: int = 0
-    ) -> list[Interview]:
+        self,
+        *,
+        status: InterviewStatus | None = None,
+        q: str | None = None,
+        decision: DecisionFilter | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ListedInterview]:
         limit = max(1, min(limit, _MAX_LIST))
         offset = max(0, offset)
 
         def call(c: AsyncClient) -> Awaitable[Any]:
-            query = c.table(Table.interviews).select(rows.INTERVIEW_COLUMNS)
+            # The view carries each interview's decision and recommendation: one request a page.
+            query = c.table(INTERVIEW_LIST_VIEW).select(rows.LISTED_COLUMNS)
             if status is not None:
                 query = query.eq("status", status.value)
+            if q:
+                query = query.or_(rows.contains_any(("candidate_name", "role"), q))
+            if decision is DecisionFilter.none:
+                query = query.is_("decision", "null")
+            elif decision is not None:
+                query = query.eq("decision", decision.value)
             return (
                 query.order("created_at", desc=True)
                 .order("id")
@@ -277,7 +294,21 @@ class SupabaseStore:
             )
 
         found = await self._read("list_interviews", call)
-        return [rows.interview_from_row(row) for row in found]
+        return [rows.listed_interview_from_row(row) for row in found]
+
+    async def review_events(self, interview_id: UUID) -> list[ReviewEvent]:
+        found = await self._read(
+            "review_events",
+            lambda c: (
+                c.table(Table.review_events)
+                .select(rows.REVIEW_COLUMNS)
+                .eq("interview_id", str(interview_id))
+                .order("id")
+                .limit(10_000)
+                .execute()
+            ),
+        )
+        return [rows.review_event_from_row(row) for row in found]
 
     async def interview_detail(self, interview_id: UUID) -> InterviewDetail | None:
         # One request, so questions, answers and feedback come from one snapshot.
@@ -425,6 +456,47 @@ class SupabaseStore:
         if existing is None:
             raise StoreUnavailable("create_interview: the interview vanished after a conflict")
         return existing
+
+    async def add_review_event(self, event: NewReviewEvent) -> ReviewEvent:
+        """Insert the change and return the stored row; a retry with the same event id returns
+        the first row. Confirmed, not queued: the caller answers with the updated report."""
+        client = self._require_client()
+        try:
+            async with asyncio.timeout(self._write_timeout):
+                response = (
+                    await client.table(Table.review_events)
+                    .upsert(
+                        rows.review_event_row(event),
+                        on_conflict="event_id",
+                        ignore_duplicates=True,
+                        returning=ReturnMethod.representation,
+                    )
+                    .execute()
+                )
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.transient:
+                log.warning(
+                    "add_review_event failed",
+                    extra={"code": failure.code, "error": failure.message},
+                )
+                raise StoreUnavailable(f"add_review_event failed ({failure.code})") from exc
+            log.error(
+                "supabase refused a review event",
+                extra={
+                    "interview_id": str(event.interview_id),
+                    "code": failure.code,
+                    "error": failure.message,
+                },
+            )
+            raise StoreRejected(failure.message, code=failure.code) from exc
+        created = [row for row in response.data if isinstance(row, dict)]
+        if created:
+            return rows.review_event_from_row(created[0])
+        for stored in await self.review_events(event.interview_id):
+            if stored.event_id == event.event_id:
+                return stored
+        raise StoreUnavailable("add_review_event: the event vanished after a conflict")
 
 
 def _audit_parked(op: Op, failure: Failure) -> Op | None:

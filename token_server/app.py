@@ -85,6 +85,9 @@ def create_app(
             join_limiter=RateLimiter(
                 rate_per_minute=settings.join_rate_per_minute, burst=settings.join_burst
             ),
+            review_limiter=RateLimiter(
+                rate_per_minute=settings.review_rate_per_minute, burst=settings.review_burst
+            ),
         )
         if not settings.api_keys():
             log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
@@ -124,7 +127,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )

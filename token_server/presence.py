@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -26,7 +27,7 @@ log = logging.getLogger("token_server.presence")
 
 
 async def presence_of(
-    services: Services, interviews: list[Interview]
+    services: Services, interviews: Sequence[Interview]
 ) -> dict[UUID, Presence | None]:
     found: dict[UUID, Presence | None] = {i.id: None for i in interviews}
     open_ = [i for i in interviews if not i.status.ended]
@@ -55,7 +56,7 @@ async def presence_of(
 
 
 async def items_with_presence(
-    services: Services, interviews: list[Interview]
+    services: Services, interviews: Sequence[Interview]
 ) -> list[InterviewItem]:
     presence = await presence_of(services, interviews)
     return [InterviewItem(**i.model_dump(), presence=presence[i.id]) for i in interviews]

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from interview.contract import Mode
+from interview.review import Decision
 from interview.store import Interview, InterviewDetail
 
 # token_urlsafe(32) is 43 characters; allow some room without accepting arbitrary blobs.
@@ -76,6 +77,12 @@ _PRESENCE = Field(
 
 class InterviewItem(Interview):
     presence: Presence | None = _PRESENCE
+    recommendation: str | None = Field(
+        default=None, description="The evaluation's recommendation; null until it has run"
+    )
+    decision: Decision | None = Field(
+        default=None, description="The reviewer's decision in effect; null when none"
+    )
 
 
 class InterviewView(InterviewDetail):

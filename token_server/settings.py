@@ -56,6 +56,9 @@ class Settings(ServiceSettings):
     create_burst: int = Field(default=10, ge=1)
     join_rate_per_minute: float = Field(default=60, gt=0)
     join_burst: int = Field(default=20, ge=1)
+    # Reviewer changes (score overrides, notes, decisions) per interviewer key.
+    review_rate_per_minute: float = Field(default=60, gt=0)
+    review_burst: int = Field(default=20, ge=1)
     # Largest request body accepted (webhooks included).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from livekit import api
 
 from interview.contract import InterviewPlan, MetadataError, dispatch_metadata
-from interview.store import InterviewStatus, NewInterview
+from interview.store import DecisionFilter, InterviewStatus, NewInterview
 from token_server import tokens
 from token_server.agents import LIVEKIT_ERRORS, ensure_room
 from token_server.deps import Interviewer, ServicesDep, client_ip, enforce
@@ -128,13 +128,32 @@ async def list_interviews(
     services: ServicesDep,
     who: Interviewer,
     status: InterviewStatus | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=80,
+            description="Case-insensitive substring of the candidate's name or the role",
+        ),
+    ] = None,
+    decision: Annotated[
+        DecisionFilter | None,
+        Query(description="The reviewer's decision in effect; `none`: no decision yet"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> InterviewPage:
-    """List interviews, newest first, optionally by status; waiting and live ones say who is in
-    their room."""
+    """List interviews, newest first, optionally by status, decision or a search of name and
+    role; each with its recommendation and decision; waiting and live ones say who is in their
+    room."""
     # One extra row tells whether there is a next page.
-    rows = await services.store.list_interviews(status=status, limit=limit + 1, offset=offset)
+    rows = await services.store.list_interviews(
+        status=status,
+        q=q.strip() or None if q else None,
+        decision=decision,
+        limit=limit + 1,
+        offset=offset,
+    )
     more = len(rows) > limit
     return InterviewPage(
         items=await items_with_presence(services, rows[:limit]),
