@@ -263,7 +263,9 @@ async def test_dashboard_pages_beyond_the_newest_hundred(
         page = await (await browser.new_context(viewport=DESKTOP)).new_page()
         await sign_in(page, token_server)
         await page.get_by_label("Search").fill(role)
-        cards = page.locator('[data-testid^="card-"]')
+        # The search applies after a pause: other tests' interviews share the list until then.
+        await expect(page.get_by_test_id("match-count")).to_have_text("1\u2013100+ matching")
+        cards = page.locator('li[data-testid^="card-"]')
         await expect(cards).to_have_count(100)
         await expect(page.get_by_test_id("page-range")).to_have_text("1\u2013100")
         await page.get_by_role("button", name="Older →").click()
