@@ -160,7 +160,9 @@ export function Dashboard({ apiKey, signOut }: { apiKey: string; signOut: () => 
                 <p className="muted small" role="status" data-testid="match-count">
                   {items.length === 0
                     ? "No interview matches."
-                    : `${offset + 1}–${offset + items.length}${nextOffset !== null ? "+" : ""} matching`}
+                    : offset === 0 && nextOffset === null
+                      ? `${items.length} matching`
+                      : `${offset + 1}–${offset + items.length} of ${nextOffset !== null ? "more than " : ""}${offset + items.length} matching`}
                 </p>
               )}
               {(!filtered || live.length > 0) && <Group title="Live now" items={live} testId="live" />}
