@@ -18,12 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+from pydantic import SecretStr
 
 from interview.store import InterviewStatus
 from interview.supabase_store import SupabaseStore
 from tests.fixtures.agent import Worker, WorkerStarter
 from tests.fixtures.store import new_interview
-from tests.fixtures.token_server import TokenServer
+from tests.fixtures.token_server import TokenServer, TokenServerStarter
 from tests.fixtures.web import (
     DESKTOP,
     PHONE,
@@ -65,6 +66,20 @@ def worker(start_worker: WorkerStarter, token_server: TokenServer) -> Worker:
     )
 
 
+@pytest.fixture(scope="module")
+def evaluating(start_token_server: TokenServerStarter, worker: Worker) -> TokenServer:
+    """A token server that runs the evaluation job (the session's does not), its text model the
+    worker's local server, for interviews that end from now on."""
+    return start_token_server(
+        evaluator_enabled=True,
+        openai_base_url=worker.realtime.base_url,
+        openai_api_key=SecretStr("local-test-key"),
+        evaluator_settle_s=1.0,
+        evaluator_interval_s=0.5,
+        evaluator_ended_after=datetime.now(UTC),
+    )
+
+
 async def _answer(page: Page, text: str, nth: int) -> None:
     """Type one answer once the interviewer has asked question `nth` (1-based)."""
     await expect(page.get_by_test_id("progress")).to_contain_text(f"{nth} of", timeout=WAIT)
@@ -74,8 +89,9 @@ async def _answer(page: Page, text: str, nth: int) -> None:
 
 
 async def test_report_review_and_dashboard_on_one_finished_interview(
-    token_server: TokenServer, worker: Worker, tmp_path: Path
+    evaluating: TokenServer, tmp_path: Path
 ) -> None:
+    token_server = evaluating
     created = await create_interview(
         token_server,
         candidate_name=CANDIDATE,
