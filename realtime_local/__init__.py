@@ -6,6 +6,7 @@ The real `livekit.plugins.openai.realtime.RealtimeModel` runs against it unchang
 """
 
 from realtime_local.brain import EchoBrain, RehearsalBrain, ResponseContext, fill_arguments
+from realtime_local.faults import Faults
 from realtime_local.scenario import (
     CallTool,
     Drop,
@@ -19,7 +20,6 @@ from realtime_local.scenario import (
 )
 from realtime_local.server import (
     EventLog,
-    Faults,
     LoggedEvent,
     RealtimeServer,
     ServerOptions,

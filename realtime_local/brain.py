@@ -9,7 +9,10 @@ fetches a question, speaks the question it gets back, stores the candidate's ans
 feedback, and after a few questions ends the interview. It finds the tools by name
 (`fetch_next_question`, `store_answer`, `store_feedback`, `end_interview`) and fills their
 arguments from the JSON schema the client declared, so renamed or added arguments (a score per
-rubric, say) still get sensible values. Without those tools it asks built-in questions.
+rubric, say) still get sensible values. Rubric scores (`clarity`, `relevance`, `depth`,
+`accuracy`) come from the evaluator's scorer (realtime_local.evaluator) applied to what the
+candidate said since the question, against the question and its strong-answer notes, so a
+better answer gets better scores. Without those tools it asks built-in questions.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from realtime_local.evaluator import RUBRICS, live_scores
 from realtime_local.scenario import CallTool, Say, Step
 
 log = logging.getLogger("realtime_local.brain")
@@ -38,6 +42,7 @@ BUILTIN_QUESTIONS = (
 )
 _RUBRIC_DEFAULT = 3
 _QUESTION_KEYS = ("text", "question", "prompt", "body", "question_text")
+_NOTES_KEYS = ("strong_answer_covers", "strong_answer", "notes")
 _ID_KEYS = ("question_id", "id", "qid")
 
 
@@ -122,6 +127,20 @@ def question_from_output(output: str, fallback_id: str) -> tuple[str, str] | Non
     return None
 
 
+def notes_from_output(output: str) -> str | None:
+    """The strong-answer notes in `fetch_next_question`'s output, if it carries them."""
+    data = parse_tool_output(output)
+    if not isinstance(data, Mapping):
+        return None
+    inner = data.get("question")
+    if isinstance(inner, Mapping):
+        data = {**data, **inner}
+    notes = next((data[k] for k in _NOTES_KEYS if data.get(k)), None)
+    if isinstance(notes, list):
+        return "; ".join(str(n) for n in notes)
+    return str(notes) if notes else None
+
+
 # -- arguments from a JSON schema ---------------------------------------------------------
 
 
@@ -198,6 +217,8 @@ def fill_value(
         hint_key = next((k for k in hints if k.endswith("_id") and k in lname), None)
     if hint_key is not None:
         value = hints[hint_key]
+        if kind in ("integer", "number") and isinstance(value, int | float):
+            return _number(schema, value, integer=kind == "integer")
         if kind == "integer":
             try:
                 return int(value)
@@ -247,6 +268,8 @@ def fill_arguments(
 @dataclass
 class _State:
     questions: list[tuple[str, str]] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # question id -> strong-answer notes
+    answer: list[str] = field(default_factory=list)  # what the user said since the question
     answered: set[str] = field(default_factory=set)
     ended: bool = False
     fetch_exhausted: bool = False
@@ -279,6 +302,10 @@ class RehearsalBrain:
                         state.fetch_exhausted = True
                     else:
                         state.questions.append(q)
+                        state.answer = []
+                        notes = notes_from_output(output)
+                        if notes:
+                            state.notes[q[0]] = notes
                 elif name == STORE_ANSWER and state.questions:
                     state.answered.add(state.questions[-1][0])
             elif kind == "message" and item.get("role") == "assistant":
@@ -288,14 +315,18 @@ class RehearsalBrain:
                     qid = f"builtin-{builtin_asked}"
                     idx = (builtin_asked - 1) % len(BUILTIN_QUESTIONS)
                     state.questions.append((qid, BUILTIN_QUESTIONS[idx]))
+                    state.answer = []
             elif kind == "message" and item.get("role") == "user":
                 state.last_user_text = ctx.text_of(item)
+                state.answer.append(state.last_user_text)
         return state
 
     def _hints(self, ctx: ResponseContext, state: _State) -> dict[str, Any]:
-        qid = state.questions[-1][0] if state.questions else "q1"
+        qid, question = state.questions[-1] if state.questions else ("q1", "")
         n = len(state.questions)
+        scores = live_scores(" ".join(state.answer), question, state.notes.get(qid))
         return {
+            **{rubric: scores[rubric] for rubric in RUBRICS},
             "question_id": qid,
             "transcript": state.last_user_text or "(no answer)",
             "answer": state.last_user_text or "(no answer)",

@@ -17,7 +17,12 @@ Endpoints: `GET /v1/realtime?model=...` (also `/realtime`) upgrades to the proto
 `GET /health`; and for tests driving a subprocess, `GET /_control/events?direction=client`,
 `PUT /_control/scenario` (a scenario as JSON, see realtime_local.scenario),
 `PUT /_control/faults` (fields of `Faults`, e.g. `{"transcript_delay_ms": 800}` to deliver user
-transcripts late from the next commit on), `POST /_control/reset`.
+transcripts late from the next commit on, `{"text_failures": 2, "text_failure_kind": "refusal"}`
+for the text API), `GET /_control/text_calls` (`{"calls": N}`, chat completion requests since
+the start or the last reset), `POST /_control/reset`.
+
+`POST /v1/chat/completions` (also `/chat/completions`) is the Chat Completions API part the
+report's evaluator uses, answered by a deterministic evaluator (see realtime_local.textapi).
 """
 
 from __future__ import annotations
@@ -32,15 +37,26 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from realtime_local import audio
 from realtime_local.brain import Brain, EchoBrain, RehearsalBrain, ResponseContext
+from realtime_local.faults import Faults
 from realtime_local.scenario import Scenario, ScenarioError, Step
 from realtime_local.session import RealtimeSession
+from realtime_local.textapi import TextApi, bearer_ok
+
+__all__ = [
+    "EventLog",
+    "Faults",
+    "LoggedEvent",
+    "RealtimeServer",
+    "ServerOptions",
+    "serve_in_thread",
+]
 
 log = logging.getLogger("realtime_local.server")
 
@@ -58,34 +74,6 @@ class ServerOptions:
     api_key: str | None = None  # when set, the bearer token must match it
     max_log_events: int = 200_000
     transcript_delay_ms: float = 0.0  # the starting value of `Faults.transcript_delay_ms`
-
-
-@dataclass
-class Faults:
-    """Faults on demand; tests set them directly, the subprocess via `PUT /_control/faults`."""
-
-    refuse_connections: int = 0  # refuse this many upcoming connections (HTTP 503)
-    refuse_until: float = 0.0  # and every connection until this time.monotonic()
-    response_delay_s: float = 0.0  # think this long before each response's output
-    drop_mid_response: int = 0  # drop the socket 150 ms into this many upcoming responses
-    # send a committed user turn's input_audio_transcription delta/completed this long after
-    # the commit, so they arrive after the reply to that turn has started (as OpenAI's may)
-    transcript_delay_ms: float = 0.0
-
-    def refuse_for(self, seconds: float) -> None:
-        self.refuse_until = time.monotonic() + seconds
-
-    def take_refusal(self) -> bool:
-        if self.refuse_connections > 0:
-            self.refuse_connections -= 1
-            return True
-        return time.monotonic() < self.refuse_until
-
-    def take_drop_mid_response(self) -> bool:
-        if self.drop_mid_response > 0:
-            self.drop_mid_response -= 1
-            return True
-        return False
 
 
 @dataclass
@@ -175,6 +163,7 @@ class RealtimeServer:
         self.stats = Stats()
         self.sessions: dict[int, RealtimeSession] = {}
         self.connections_refused = 0
+        self.text = TextApi(lambda: self.faults, self.options.api_key)
         self._conn_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -187,7 +176,10 @@ class RealtimeServer:
         app = web.Application()
         app.router.add_get("/v1/realtime", self._handle_ws)
         app.router.add_get("/realtime", self._handle_ws)
+        app.router.add_post("/v1/chat/completions", self.text.handle)
+        app.router.add_post("/chat/completions", self.text.handle)
         app.router.add_get("/health", self._handle_health)
+        app.router.add_get("/_control/text_calls", self._handle_text_calls)
         app.router.add_get("/_control/events", self._handle_events)
         app.router.add_put("/_control/scenario", self._handle_scenario)
         app.router.add_put("/_control/faults", self._handle_faults)
@@ -248,6 +240,7 @@ class RealtimeServer:
         self.faults = self._initial_faults()
         self.log.clear()
         self.stats.samples.clear()
+        self.text.calls = 0
 
     async def drop_all(self, code: int = 1011) -> None:
         """Close every live connection now (a server-side outage)."""
@@ -290,9 +283,7 @@ class RealtimeServer:
                 {"error": {"type": "server_error", "message": "refused by fault injection"}},
                 status=503,
             )
-        auth = request.headers.get("Authorization", "")
-        token = auth[7:] if auth.startswith("Bearer ") else ""
-        if not token or (self.options.api_key is not None and token != self.options.api_key):
+        if not bearer_ok(request, self.options.api_key):
             return web.json_response(
                 {"error": {"type": "invalid_request_error", "code": "invalid_api_key"}},
                 status=401,
@@ -330,21 +321,13 @@ class RealtimeServer:
 
     async def _handle_faults(self, request: web.Request) -> web.Response:
         try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError("expected a JSON object")
-            known = {f.name for f in fields(Faults)} | {"refuse_for_s"}
-            unknown = set(body) - known
-            if unknown:
-                raise ValueError(f"unknown faults {sorted(unknown)!r}")
-            for key, value in body.items():
-                if key == "refuse_for_s":
-                    self.faults.refuse_for(float(value))
-                else:
-                    setattr(self.faults, key, type(getattr(self.faults, key))(value))
+            self.faults.update(await request.json())
         except (ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"ok": True})
+
+    async def _handle_text_calls(self, request: web.Request) -> web.Response:
+        return web.json_response({"calls": self.text.calls})
 
     async def _handle_reset(self, request: web.Request) -> web.Response:
         self.reset()

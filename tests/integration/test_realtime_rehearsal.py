@@ -23,6 +23,17 @@ pytestmark = pytest.mark.integration
 os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 
 QUESTIONS = ["What is a database index?", "How would you shard a users table?", "Why use a queue?"]
+NOTES = [
+    "A B-tree beside the table; faster lookups; every write pays to update it.",
+    "A shard key such as a hash of the user id; rebalancing; cross-shard queries.",
+    "Decoupling producers from consumers; absorbing bursts; retries.",
+]
+ANSWERS = [
+    "An index is a B-tree kept beside the table: lookups get faster, and every write pays "
+    "to update it.",
+    "Um, I don't know.",
+    "Decoupling.",
+]
 
 
 class PlannedTools(Agent):
@@ -43,7 +54,12 @@ class PlannedTools(Agent):
         """
         n = sum(1 for name, _ in self.calls if name == "fetch_next_question") + 1
         self.calls.append(("fetch_next_question", {"topic": topic, "difficulty": difficulty}))
-        return {"question_id": n, "text": QUESTIONS[n - 1], "progress": f"{n} of 3"}
+        return {
+            "question_id": n,
+            "text": QUESTIONS[n - 1],
+            "progress": f"{n} of 3",
+            "strong_answer_covers": NOTES[n - 1],
+        }
 
     @function_tool
     async def store_answer(
@@ -130,9 +146,7 @@ async def test_rehearsal_interview_runs_through_the_agents_tools(
     try:
         session.generate_reply()
         assert await _said(session, QUESTIONS[0])
-        for i, answer in enumerate(
-            ["An index speeds up lookups.", "By user id hash.", "Decoupling."]
-        ):
+        for i, answer in enumerate(ANSWERS):
             session.generate_reply(user_input=answer)
             if i < 2:
                 assert await _said(session, QUESTIONS[i + 1])
@@ -151,8 +165,12 @@ async def test_rehearsal_interview_runs_through_the_agents_tools(
     assert agent.calls[0][1] == {"topic": None, "difficulty": None}
     answers = [args for name, args in agent.calls if name == "store_answer"]
     assert [a["question_id"] for a in answers] == [1, 2, 3]
-    assert answers[0]["transcript"] == "An index speeds up lookups."
-    assert all(a["clarity"] == 3 and a["tags"] == ["rehearsal"] for a in answers)
+    assert answers[0]["transcript"] == ANSWERS[0]
+    assert all(a["tags"] == ["rehearsal"] for a in answers)
+    # the live scores follow the answers: the one that covers the notes beats "I don't know"
+    strong, poor = answers[0], answers[1]
+    for rubric in ("clarity", "relevance", "depth", "accuracy"):
+        assert 1 <= poor[rubric] < strong[rubric] <= 5, (rubric, strong, poor)
     sent = rehearsal_process.events("client")
     outputs = [e["event"]["item"] for e in sent if e["event"]["type"] == "conversation.item.create"]
     assert any(QUESTIONS[0] in str(item.get("output", "")) for item in outputs)

@@ -19,6 +19,7 @@ from realtime_local.brain import (
     question_from_output,
 )
 from realtime_local.scenario import CallTool, Say
+from tests.fixtures.realtime import INDEX_NOTES, POOR_INDEX_ANSWER, STRONG_INDEX_ANSWER
 
 pytestmark = pytest.mark.unit
 
@@ -129,8 +130,11 @@ def _out(item_id: str, output: str) -> dict[str, Any]:
     }
 
 
-def _run_interview(questions: int) -> list[tuple[str, Any]]:
-    """Play the client's part: run each tool call, answer each question; return the plan."""
+def _run_interview(
+    questions: int, answer: str | None = None, notes: str | None = None
+) -> list[tuple[str, Any]]:
+    """Play the client's part: run each tool call, answer each question (with `answer`, or
+    audio without a transcript); return the plan. `notes`: the questions' strong answer."""
     brain = RehearsalBrain(max_questions=questions)
     items: list[dict[str, Any]] = []
     trace: list[tuple[str, Any]] = []
@@ -144,7 +148,8 @@ def _run_interview(questions: int) -> list[tuple[str, Any]]:
             items.append(_call(str(step_no), step.name, dict(step.arguments)))
             if step.name == FETCH:
                 n = sum(1 for name, _ in trace if name == FETCH)
-                items.append(_out(str(step_no), json.dumps({"question_id": n, "text": f"Q{n}?"})))
+                question = {"question_id": n, "text": f"Q{n}?", "strong_answer_covers": notes}
+                items.append(_out(str(step_no), json.dumps(question)))
             else:
                 items.append(_out(str(step_no), "ok"))
         else:
@@ -165,7 +170,7 @@ def _run_interview(questions: int) -> list[tuple[str, Any]]:
                     "id": f"u{step_no}",
                     "type": "message",
                     "role": "user",
-                    "content": [{"type": "input_audio", "transcript": None}],
+                    "content": [{"type": "input_audio", "transcript": answer}],
                 }
             )
     raise AssertionError(f"the interview never ended: {trace}")
@@ -190,10 +195,24 @@ def test_rehearsal_runs_the_interview_through_the_tools() -> None:
     assert "offline rehearsal" in trace[1][1] and "Q1?" in trace[1][1]
     answer = trace[6][1]
     assert answer["question_id"] == 2
-    assert answer["clarity"] == 3 and answer["depth"] == 2 and answer["accuracy"] == 3.0
+    # nothing was said: the lowest scores, within each declared range (depth has maximum 2)
+    assert answer["clarity"] == 1 and answer["depth"] == 1 and answer["accuracy"] == 1.0
     assert answer["tags"] == ["rehearsal"]
     assert trace[8][1]["summary"].startswith("Offline rehearsal finished after 2 questions")
     assert _run_interview(questions=2) == trace  # deterministic
+
+
+def test_rehearsal_scores_follow_the_answer() -> None:
+    def scores(answer: str) -> dict[str, Any]:
+        trace = _run_interview(questions=1, answer=answer, notes=INDEX_NOTES)
+        (args,) = [args for name, args in trace if name == STORE_ANSWER]
+        return dict(args)
+
+    strong, poor = scores(STRONG_INDEX_ANSWER), scores(POOR_INDEX_ANSWER)
+    assert strong["transcript"] == STRONG_INDEX_ANSWER
+    assert strong["clarity"] > poor["clarity"] and strong["accuracy"] > poor["accuracy"]
+    assert strong["depth"] == 2 >= poor["depth"]  # clamped to the declared maximum
+    assert 1 <= poor["relevance"] < strong["relevance"] <= 5
 
 
 def test_rehearsal_without_tools_asks_builtin_questions() -> None:
