@@ -20,6 +20,8 @@ from interview.store import (
     Answer,
     AskedQuestion,
     BankQuestion,
+    Evaluation,
+    EvaluationResult,
     Feedback,
     Interview,
     InterviewStatus,
@@ -27,6 +29,7 @@ from interview.store import (
     NewInterview,
     Scores,
     Table,
+    TranscriptEntry,
     TranscriptMessage,
     Usage,
 )
@@ -80,6 +83,11 @@ REVIEW_COLUMNS = (
     "id,event_id,interview_id,kind,ordinal,rubric,value,decision,text,reviewer,created_at"
 )
 LISTED_COLUMNS = f"{INTERVIEW_COLUMNS},decision,recommendation"
+TRANSCRIPT_COLUMNS = "id,interview_id,item_id,speaker,text,started_at,ended_at,interrupted"
+EVALUATION_COLUMNS = (
+    "interview_id,state,attempts,claims,lease_owner,lease_until,model,input_tokens,"
+    "output_tokens,cost_usd,error_code,report,created_at,started_at,finished_at"
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -266,6 +274,31 @@ def transcript_op(message: TranscriptMessage) -> Op:
 
 def transcript_from_row(row: Row) -> TranscriptMessage:
     return TranscriptMessage.model_validate(row)
+
+
+def transcript_entry_from_row(row: Row) -> TranscriptEntry:
+    return TranscriptEntry.model_validate(row)
+
+
+# ---- evaluations ---------------------------------------------------------------------------
+
+
+def evaluation_from_row(row: Row) -> Evaluation:
+    values = dict(row)
+    if values.get("cost_usd") is not None:
+        values["cost_usd"] = float(values["cost_usd"])  # numeric arrives as text or a number
+    return Evaluation.model_validate(values)
+
+
+def evaluation_result_row(result: EvaluationResult, *, at: datetime) -> Row:
+    """The columns a finished claim writes; the lease is released."""
+    return {
+        **result.model_dump(mode="json"),
+        "lease_owner": None,
+        "lease_until": None,
+        "finished_at": at.isoformat(),
+        "updated_at": at.isoformat(),
+    }
 
 
 def audit_event_id(kind: str, key: str | None) -> UUID:

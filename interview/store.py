@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +33,7 @@ class Table(StrEnum):
     feedback = "feedback"
     transcript_messages = "transcript_messages"
     audit_events = "audit_events"
+    evaluations = "evaluations"
     review_events = "review_events"
 
 
@@ -185,6 +186,57 @@ class TranscriptMessage(_Row):
     interrupted: bool = False
 
 
+class TranscriptEntry(TranscriptMessage):
+    """A stored transcript message with its row id (what evidence quotes cite)."""
+
+    id: int
+
+
+class EvaluationState(StrEnum):
+    pending = "pending"
+    running = "running"  # claimed by a runner, under a lease
+    done = "done"
+    failed = "failed"
+    skipped = "skipped"  # nothing to evaluate (no candidate answer): no model call
+
+    @property
+    def finished(self) -> bool:
+        return self in {EvaluationState.done, EvaluationState.failed, EvaluationState.skipped}
+
+
+class Evaluation(_Row):
+    """The evaluation job of one interview and its result (`report`: the checked evaluation,
+    `interview.evaluation.EvaluationReport` as JSON)."""
+
+    interview_id: UUID
+    state: EvaluationState
+    attempts: int = 0
+    claims: int = 0
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    error_code: str | None = None
+    report: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class EvaluationResult(_Row):
+    """What a runner writes when it finishes a claim."""
+
+    state: EvaluationState
+    model: str | None = None
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    cost_usd: float | None = Field(default=None, ge=0)
+    error_code: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,64}$")
+    report: dict[str, Any] | None = None
+
+
 class InterviewDetail(_Row):
     """Everything an interviewer sees about one interview."""
 
@@ -246,12 +298,57 @@ class Store(Protocol):
         difficulty: int | None = None,
     ) -> BankQuestion | None: ...
 
+    async def transcript_page(
+        self, interview_id: UUID, *, limit: int, offset: int = 0
+    ) -> list[TranscriptEntry]:
+        """The transcript in speaking order (started_at, then id), one page of it."""
+        ...
+
+    async def bank_questions(self, ids: set[UUID]) -> dict[UUID, BankQuestion]:
+        """Question-bank entries by id (active or not: an asked question may since be retired)."""
+        ...
+
+    async def get_evaluation(self, interview_id: UUID) -> Evaluation | None: ...
+
     # ---- synchronous writes the caller needs confirmed before it goes on -----------------
     async def create_interview(self, new: NewInterview) -> Interview: ...
 
     async def add_review_event(self, event: NewReviewEvent) -> ReviewEvent:
         """Append a reviewer change and return it as stored; a retry with the same `event_id`
         returns the first. The caller audits it."""
+        ...
+
+    async def claim_evaluation(
+        self,
+        *,
+        owner: str,
+        lease_s: float,
+        settle_s: float = 0.0,
+        ended_after: datetime | None = None,
+        interview_id: UUID | None = None,
+        max_claims: int = 3,
+    ) -> Evaluation | None:
+        """Claim the next due evaluation for `owner`, atomically; None when nothing is due.
+
+        Due: an ended interview (completed, abandoned, failed, cancelled) that ended at least
+        `settle_s` ago (and after `ended_after`, if given) with no evaluation yet, a pending one,
+        or a running one whose lease has expired (its runner died: the claim is taken over).
+        A claim taken over `max_claims` times is marked failed (`lease_expired`) instead. With
+        `interview_id`, only that interview is considered."""
+        ...
+
+    async def begin_evaluation_attempt(
+        self, interview_id: UUID, *, owner: str, lease_s: float
+    ) -> int | None:
+        """Count one more model call under `owner`'s claim and extend its lease by `lease_s`;
+        the attempt number, or None when the claim is no longer `owner`'s."""
+        ...
+
+    async def finish_evaluation(
+        self, interview_id: UUID, *, owner: str, result: EvaluationResult
+    ) -> bool:
+        """Write the result and release the lease, if the claim is still `owner`'s (False
+        otherwise: another runner took it over and its result stands)."""
         ...
 
     # ---- queued writes: return at once, delivered durably and idempotently ---------------

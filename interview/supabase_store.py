@@ -42,6 +42,8 @@ from interview.store import (
     AskedQuestion,
     BankQuestion,
     DecisionFilter,
+    Evaluation,
+    EvaluationResult,
     Feedback,
     Interview,
     InterviewDetail,
@@ -51,6 +53,7 @@ from interview.store import (
     StoreRejected,
     StoreUnavailable,
     Table,
+    TranscriptEntry,
     TranscriptMessage,
     Usage,
 )
@@ -360,6 +363,125 @@ class SupabaseStore:
             ),
         )
         return [rows.transcript_from_row(row) for row in found]
+
+    async def transcript_page(
+        self, interview_id: UUID, *, limit: int, offset: int = 0
+    ) -> list[TranscriptEntry]:
+        limit = max(1, min(limit, 10_000))
+        offset = max(0, offset)
+        found = await self._read(
+            "transcript_page",
+            lambda c: (
+                c.table(Table.transcript_messages)
+                .select(rows.TRANSCRIPT_COLUMNS)
+                .eq("interview_id", str(interview_id))
+                .order("started_at")
+                .order("id")
+                .range(offset, offset + limit - 1)
+                .execute()
+            ),
+        )
+        return [rows.transcript_entry_from_row(row) for row in found]
+
+    async def bank_questions(self, ids: set[UUID]) -> dict[UUID, BankQuestion]:
+        if not ids:
+            return {}
+        wanted = sorted(str(i) for i in ids)
+        found = await self._read(
+            "bank_questions",
+            lambda c: (
+                c.table(Table.question_bank)
+                .select(rows.BANK_COLUMNS)
+                .in_("id", wanted)
+                .limit(len(wanted))
+                .execute()
+            ),
+        )
+        questions = [rows.bank_question_from_row(row) for row in found]
+        return {q.id: q for q in questions}
+
+    async def get_evaluation(self, interview_id: UUID) -> Evaluation | None:
+        found = await self._read(
+            "get_evaluation",
+            lambda c: (
+                c.table(Table.evaluations)
+                .select(rows.EVALUATION_COLUMNS)
+                .eq("interview_id", str(interview_id))
+                .limit(1)
+                .execute()
+            ),
+        )
+        return rows.evaluation_from_row(found[0]) if found else None
+
+    # ---- the evaluation job's claim (confirmed writes: the caller acts on the answer) -------
+
+    async def _confirmed(
+        self, what: str, call: Callable[[AsyncClient], Awaitable[APIResponse]]
+    ) -> Any:
+        """Run a write the caller needs the answer of, bounded by the write timeout."""
+        client = self._require_client()
+        try:
+            async with asyncio.timeout(self._write_timeout):
+                response = await call(client)
+        except Exception as exc:
+            failure = classify(exc)
+            log.warning(
+                "store write failed",
+                extra={"write": what, "code": failure.code, "error": failure.message},
+            )
+            raise StoreUnavailable(f"{what} failed ({failure.code})") from exc
+        return response.data
+
+    async def claim_evaluation(
+        self,
+        *,
+        owner: str,
+        lease_s: float,
+        settle_s: float = 0.0,
+        ended_after: datetime | None = None,
+        interview_id: UUID | None = None,
+        max_claims: int = 3,
+    ) -> Evaluation | None:
+        params = {
+            "p_owner": owner,
+            "p_lease_seconds": lease_s,
+            "p_settle_seconds": settle_s,
+            "p_ended_after": ended_after.isoformat() if ended_after else None,
+            "p_interview_id": str(interview_id) if interview_id else None,
+            "p_max_claims": max_claims,
+        }
+        data = await self._confirmed(
+            "claim_evaluation", lambda c: c.rpc("claim_evaluation", params).execute()
+        )
+        found = [row for row in data or [] if isinstance(row, dict)]
+        return rows.evaluation_from_row(found[0]) if found else None
+
+    async def begin_evaluation_attempt(
+        self, interview_id: UUID, *, owner: str, lease_s: float
+    ) -> int | None:
+        params = {"p_interview_id": str(interview_id), "p_owner": owner, "p_lease_seconds": lease_s}
+        data = await self._confirmed(
+            "begin_evaluation_attempt",
+            lambda c: c.rpc("begin_evaluation_attempt", params).execute(),
+        )
+        return int(data) if isinstance(data, int) else None
+
+    async def finish_evaluation(
+        self, interview_id: UUID, *, owner: str, result: EvaluationResult
+    ) -> bool:
+        body = rows.evaluation_result_row(result, at=datetime.now(UTC))
+        data = await self._confirmed(
+            "finish_evaluation",
+            lambda c: (
+                c.table(Table.evaluations)
+                .update(body, returning=ReturnMethod.representation)
+                .eq("interview_id", str(interview_id))
+                .eq("lease_owner", owner)
+                .eq("state", "running")
+                .execute()
+            ),
+        )
+        return bool(data)
 
     async def next_question(
         self,

@@ -17,13 +17,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from livekit import api
 
+from interview.evaluator import EvaluationRunner, build_client
 from interview.store import Store
 from token_server.auth import ApiKeyAuthenticator, Authenticator
 from token_server.deps import Services
 from token_server.errors import install_error_handlers
 from token_server.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from token_server.ratelimit import RateLimiter
-from token_server.routes import candidate, feed, health, interviews, join, web, webhooks
+from token_server.routes import (
+    candidate,
+    feed,
+    health,
+    interviews,
+    join,
+    report,
+    review,
+    web,
+    webhooks,
+)
 from token_server.settings import Settings
 
 log = logging.getLogger("token_server.app")
@@ -92,9 +103,18 @@ def create_app(
         if not settings.api_keys():
             log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
         services = app.state.services
+        # The evaluation after the interview runs here unless turned off (it can run as its own
+        # worker instead: python -m interview.evaluator); never in the agent's job processes.
+        runner: EvaluationRunner | None = None
+        if settings.evaluator_enabled:
+            runner = EvaluationRunner(the_store, settings, build_client(settings))
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.aclose()
+                await runner.client.close()
             app.state.services = None
             # Before the LiveKit client closes: the arrival tasks use it.
             await services.arrivals.aclose()
@@ -114,6 +134,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(interviews.router)
+    app.include_router(report.router)
+    app.include_router(review.router)
     app.include_router(join.router)
     app.include_router(candidate.router)
     app.include_router(feed.router)

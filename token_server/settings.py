@@ -12,13 +12,13 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from interview.settings import ServiceSettings
+from interview.settings import EvaluatorSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_API_KEY_LENGTH = 32
 
 
-class Settings(ServiceSettings):
+class Settings(EvaluatorSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

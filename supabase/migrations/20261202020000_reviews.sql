@@ -76,8 +76,10 @@ select
   i.started_at, i.ended_at, i.summary, i.input_tokens, i.output_tokens, i.input_audio_tokens,
   i.output_audio_tokens, i.cost_usd,
   d.decision,
-  null::text as recommendation
+  -- Only a finished evaluation recommends; a running or failed one has none to show.
+  case when e.state = 'done' then e.report ->> 'recommendation' end as recommendation
 from public.interviews i
+left join public.evaluations e on e.interview_id = i.id
 left join lateral (
   select r.decision
   from public.review_events r
