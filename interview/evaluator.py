@@ -327,7 +327,7 @@ class EvaluationRunner:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(s.evaluator_attempts),
             wait=wait_exponential_jitter(
-                initial=s.evaluator_retry_base_s,
+                multiplier=s.evaluator_retry_base_s,
                 max=s.evaluator_retry_cap_s,
                 jitter=s.evaluator_retry_base_s,
             ),
