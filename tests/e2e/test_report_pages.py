@@ -112,7 +112,7 @@ async def test_report_review_and_dashboard_on_one_finished_interview(
         await candidate.get_by_role("button", name=re.compile("join")).click()
         for nth, text in enumerate(ANSWERS, start=1):
             await _answer(candidate, text, nth)
-        await expect(lines(staff, "candidate").first).to_contain_text(ANSWERS[0][:20], timeout=WAIT)
+        # Typed answers are not echoed in the room: the observer has them from the store.
         # The interviewer ends it after the last question.
         await expect(candidate.get_by_test_id("end-screen")).to_be_visible(timeout=WAIT)
         await expect(staff.get_by_test_id("observer-status")).to_have_text(
