@@ -123,7 +123,6 @@ async def test_report_review_and_dashboard_on_one_finished_interview(
         stored = staff.get_by_test_id("stored-transcript")
         await expect(stored.locator('[data-speaker="candidate"]')).to_have_count(len(ANSWERS))
         await expect(stored.locator('[data-speaker="candidate"]').first).to_contain_text(ANSWERS[0])
-        await expect(stored.locator('[data-speaker="interviewer"]').first).to_be_visible()
         await screenshot(staff, "observer-ended", tmp_path)
 
         # ---- the report: pending or running first is said plainly, then the evaluation
