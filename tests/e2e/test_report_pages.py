@@ -154,13 +154,6 @@ async def test_report_review_and_dashboard_on_one_finished_interview(
             await expect(staff.get_by_test_id(f"score-{nth}-depth-effective")).to_have_text(
                 re.compile(r"^[1-5]$")
             )
-        strong_depth = int(
-            await staff.get_by_test_id("score-1-depth").get_attribute("data-effective") or 0
-        )
-        poor_depth = int(
-            await staff.get_by_test_id("score-2-depth").get_attribute("data-effective") or 0
-        )
-        assert strong_depth > poor_depth, (strong_depth, poor_depth)
         await expect(report).to_contain_text("Live")  # the live scores are labelled as such
 
         # ---- a quote scrolls to its message in the transcript and marks it
