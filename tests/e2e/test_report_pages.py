@@ -196,7 +196,9 @@ async def test_report_review_and_dashboard_on_one_finished_interview(
         form = staff.get_by_role("form", name="Override Depth for question 2")
         await form.get_by_label("Score").select_option(new_value)
         await form.get_by_role("button", name="Save override").click()
-        await expect(form.get_by_role("alert")).to_contain_text("reason")  # refused without one
+        await expect(staff.get_by_test_id("score-2-depth").get_by_role("alert")).to_contain_text(
+            "reason"
+        )  # refused without one
         await form.get_by_label("Reason").fill("The follow-up showed more depth.")
         await form.get_by_role("button", name="Save override").click()
         await expect(staff.get_by_test_id("score-2-depth-effective")).to_have_text(new_value)
