@@ -220,7 +220,8 @@ async def test_report_review_and_dashboard_on_one_finished_interview(
         await staff.reload()
         await expect(staff.get_by_test_id("decision")).to_have_attribute("data-value", "advance")
         await expect(staff.get_by_test_id("score-2-depth-effective")).to_have_text(new_value)
-        await expect(staff.get_by_test_id("history")).to_contain_text("ask about SQL")
+        await expect(staff.get_by_test_id("notes")).to_contain_text("ask about SQL")
+        await expect(staff.get_by_test_id("history")).to_contain_text("advance")
         async with httpx.AsyncClient(
             base_url=token_server.url, headers=token_server.auth_headers
         ) as c:
