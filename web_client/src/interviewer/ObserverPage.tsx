@@ -9,9 +9,15 @@ import { ConnectionState, Room } from "livekit-client";
 import { useEffect, useState } from "react";
 import { ApiError, ENDED, api, overall, type InterviewDetail, type Presence, type Status } from "../api";
 import { AgentStatus, Progress } from "../common/agent";
-import { Transcript, useTranscriptLines } from "../common/Transcript";
+import { type Line, Transcript, useTranscriptLines } from "../common/Transcript";
 import { Notice } from "../common/ui";
+import { type TranscriptItem, wholeTranscript } from "../reportApi";
 import { useInterviewFeed } from "./feed";
+import { StoredTranscript } from "./ReportPage";
+
+// The stored transcript may lag the room by the store's flush; read it again this many times.
+const STORED_TRIES = 10;
+const STORED_RETRY_MS = 1500;
 
 /** Watch one interview: hidden in the room (both voices, the live transcript, the agent's
  * state) and, from the token server's feed, the questions, scores and feedback as they are
@@ -23,6 +29,9 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
   // The room, once joined, knows who is there sooner than the feed does.
   const [roomPresence, setRoomPresence] = useState<Presence | null>(null);
   const presence = ended ? null : (roomPresence ?? detail?.presence ?? null);
+  // What the room showed, kept for the moment between the room closing and the stored
+  // transcript being read.
+  const [liveLines, setLiveLines] = useState<Line[]>([]);
 
   return (
     <main className="page wide observer">
@@ -55,15 +64,32 @@ export function ObserverPage({ apiKey, id, signOut }: { apiKey: string; id: stri
           {ended ? (
             <section className="card" aria-label="Room">
               <p>This interview has ended; the room is closed.</p>
+              <p>
+                <a href={`/report/${id}`} className="button-link primary" data-testid="report-link">
+                  Open the report
+                </a>
+              </p>
               {detail.interview.summary && (
                 <>
                   <h2 className="section-title">Summary for the hiring team</h2>
                   <p data-testid="summary">{detail.interview.summary}</p>
                 </>
               )}
+              <EndedTranscript
+                apiKey={apiKey}
+                id={id}
+                name={detail.interview.plan.candidate_name}
+                liveLines={liveLines}
+              />
             </section>
           ) : (
-            <LiveRoom apiKey={apiKey} id={id} detail={detail} onPresence={setRoomPresence} />
+            <LiveRoom
+              apiKey={apiKey}
+              id={id}
+              detail={detail}
+              onPresence={setRoomPresence}
+              onLines={setLiveLines}
+            />
           )}
           <Scores detail={detail} />
         </div>
@@ -96,11 +122,13 @@ function LiveRoom({
   id,
   detail,
   onPresence,
+  onLines,
 }: {
   apiKey: string;
   id: string;
   detail: InterviewDetail;
   onPresence: (p: Presence | null) => void;
+  onLines: (lines: Line[]) => void;
 }) {
   const [room] = useState(() => new Room({ adaptiveStream: true }));
   const [problem, setProblem] = useState<string | null>(null);
@@ -142,7 +170,11 @@ function LiveRoom({
           <p>{current ? `${current.ordinal}. ${current.text}` : "Not asked yet."}</p>
         </div>
         {candidateIdentity && (
-          <ObserverTranscript name={detail.interview.plan.candidate_name} candidateIdentity={candidateIdentity} />
+          <ObserverTranscript
+            name={detail.interview.plan.candidate_name}
+            candidateIdentity={candidateIdentity}
+            onLines={onLines}
+          />
         )}
       </section>
     </RoomContext.Provider>
@@ -186,9 +218,82 @@ function ObserverConnection() {
   );
 }
 
-function ObserverTranscript({ name, candidateIdentity }: { name: string; candidateIdentity: string }) {
+function ObserverTranscript({
+  name,
+  candidateIdentity,
+  onLines,
+}: {
+  name: string;
+  candidateIdentity: string;
+  onLines: (lines: Line[]) => void;
+}) {
   const lines = useTranscriptLines(candidateIdentity);
+  useEffect(() => {
+    if (lines.length) onLines(lines);
+  }, [lines, onLines]);
   return <Transcript lines={lines} candidateLabel={name} empty="Nothing said yet." />;
+}
+
+/** After the room closes: the stored transcript (read again while it has fewer lines than the
+ * room showed, as the store may still be writing), and the room's lines until it is read. */
+function EndedTranscript({
+  apiKey,
+  id,
+  name,
+  liveLines,
+}: {
+  apiKey: string;
+  id: string;
+  name: string;
+  liveLines: Line[];
+}) {
+  const [stored, setStored] = useState<TranscriptItem[] | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const seen = liveLines.filter((l) => l.final).length;
+  useEffect(() => {
+    const abort = new AbortController();
+    let timer: number | undefined;
+    const load = async (tries: number) => {
+      try {
+        const items = await wholeTranscript(apiKey, id, abort.signal);
+        setStored(items);
+        setProblem(null);
+        if (items.length < seen && tries > 1) timer = window.setTimeout(() => void load(tries - 1), STORED_RETRY_MS);
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        setProblem((err as ApiError).message);
+        if (tries > 1) timer = window.setTimeout(() => void load(tries - 1), STORED_RETRY_MS);
+      }
+    };
+    void load(STORED_TRIES);
+    return () => {
+      abort.abort();
+      window.clearTimeout(timer);
+    };
+  }, [apiKey, id, seen]);
+  const useStored = stored !== null && (stored.length > 0 || liveLines.length === 0);
+  return (
+    <section className="transcript" aria-labelledby="transcript-title" data-source={useStored ? "store" : "room"}>
+      <h2 id="transcript-title" className="section-title">
+        Transcript
+      </h2>
+      {problem && !useStored && <p className="field-error">{problem}</p>}
+      {useStored ? (
+        <StoredTranscript items={stored} candidateLabel={name} />
+      ) : liveLines.length ? (
+        <ol data-testid="transcript">
+          {liveLines.map((l) => (
+            <li key={l.id} className={`line line-${l.who}`} data-speaker={l.who}>
+              <span className="speaker">{l.who === "interviewer" ? "Interviewer" : name}</span>
+              <span className="words">{l.text}</span>
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <p className="muted">Loading the transcript…</p>
+      )}
+    </section>
+  );
 }
 
 function Scores({ detail }: { detail: InterviewDetail }) {
