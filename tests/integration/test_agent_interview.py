@@ -10,6 +10,7 @@ from livekit import api
 from devstack import LiveKitServer, SupabaseStack
 from interview.store import InterviewStatus, QuestionOutcome
 from interview.supabase_store import SupabaseStore
+from realtime_local.evaluator import live_scores
 from tests.fixtures.agent import (
     Candidate,
     WorkerStarter,
@@ -70,7 +71,22 @@ async def test_a_spoken_interview_is_run_scored_and_saved(
     assert [q.ordinal for q in detail.questions] == [1, 2]
     assert all(q.outcome is QuestionOutcome.answered for q in detail.questions)
     assert [a.transcript for a in sorted(detail.answers, key=lambda a: a.ordinal)] == ANSWERS
-    assert all(a.scores.overall == 3.0 for a in detail.answers)
+    # The rehearsal interviewer scores each answer from its words, the question and the bank's
+    # strong-answer notes (realtime_local.evaluator): the stored scores are exactly those.
+    for question, answer in zip(
+        sorted(detail.questions, key=lambda q: q.ordinal),
+        sorted(detail.answers, key=lambda a: a.ordinal),
+        strict=True,
+    ):
+        notes = "|".join(
+            rows(
+                supabase_stack,
+                "select b.strong_answer from question_bank b join interview_questions q "
+                f"on q.bank_question_id = b.id where q.interview_id = '{interview.interview_id}' "
+                f"and q.ordinal = {question.ordinal}",
+            )[0]
+        )
+        assert answer.scores.model_dump() == live_scores(answer.transcript, question.text, notes)
     assert sorted(f.ordinal or 0 for f in detail.feedback) == [1, 2]
     # The transcript holds both sides, in order, and the candidate's lines are what was said.
     transcript = rows(
