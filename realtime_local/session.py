@@ -114,12 +114,22 @@ class RealtimeSession:
             "output_audio_buffer.clear": self._on_output_audio_clear,
         }
 
-    # -- plumbing -------------------------------------------------------------------------
+    # -- the one send path ----------------------------------------------------------------
 
     async def send(self, event: dict[str, Any]) -> None:
+        """The one path of every server event: stamped, checked, logged, then sent in order.
+
+        An event without a string `type` and `event_id` is a bug here, not a client's fault, so
+        it raises rather than reaching the client (or the log the tests read) malformed.
+        """
+        stamped = {"event_id": new_id("event"), **event}
+        if not isinstance(stamped.get("type"), str):
+            raise ValueError(f"a server event needs a string type: {sorted(stamped)}")
+        if not isinstance(stamped["event_id"], str):
+            raise ValueError(f"a server event needs a string event_id: {stamped['type']}")
         if self._closed or self.ws.closed:
             return
-        text = json.dumps({"event_id": new_id("event"), **event})
+        text = json.dumps(stamped)
         self.server.log.record(self.conn_id, "server", text)
         try:
             async with self._send_lock:
