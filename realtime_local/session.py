@@ -1,9 +1,9 @@
 """One WebSocket connection speaking the OpenAI Realtime protocol (GA event names).
 
 The session is the connection: it dispatches client events, keeps the session configuration
-(`session.update`) and the conversation (items created, deleted, truncated and retrieved, each
-acknowledged), and sends every server event through one path (`send`). The input audio buffer
-and turn detection live in `turns`, the responses in `responses`.
+(`session.update`) and sends every server event through one path (`send`). The conversation's
+item events live in `items`, the input audio buffer and turn detection in `turns`, the
+responses in `responses`.
 
 Every client event is checked against the `openai` package's own client event models; a bad
 one gets an `error` event naming the problem and the offending `event_id`, never a crash.
@@ -23,8 +23,9 @@ from aiohttp import web
 from openai.types import realtime as rt
 from pydantic import BaseModel, ValidationError
 
-from realtime_local.conversation import ClientError, Conversation, Item, new_id
+from realtime_local.conversation import ClientError, Conversation, new_id
 from realtime_local.host import SessionHost
+from realtime_local.items import ItemEvents
 from realtime_local.responses import AUDIO_FORMAT, Responses
 from realtime_local.scenario import Drop
 from realtime_local.turns import DEFAULT_TURN_DETECTION, InputAudio
@@ -98,6 +99,7 @@ class RealtimeSession:
         self._send_lock = asyncio.Lock()
         self._drop_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.items = ItemEvents(self.conversation, self.send)
         self.responses = Responses(self)
         self.input = InputAudio(self, self.responses)
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -105,10 +107,10 @@ class RealtimeSession:
             "input_audio_buffer.append": self.input.on_append,
             "input_audio_buffer.commit": self.input.on_commit,
             "input_audio_buffer.clear": self.input.on_clear,
-            "conversation.item.create": self._on_item_create,
-            "conversation.item.delete": self._on_item_delete,
-            "conversation.item.truncate": self._on_item_truncate,
-            "conversation.item.retrieve": self._on_item_retrieve,
+            "conversation.item.create": self.items.on_create,
+            "conversation.item.delete": self.items.on_delete,
+            "conversation.item.truncate": self.items.on_truncate,
+            "conversation.item.retrieve": self.items.on_retrieve,
             "response.create": self.responses.on_create,
             "response.cancel": self.responses.on_cancel,
             "output_audio_buffer.clear": self._on_output_audio_clear,
@@ -233,84 +235,6 @@ class RealtimeSession:
         if before != after:
             self.input.turn_detection_changed()
         await self.send({"type": "session.updated", "session": self.config})
-
-    # -- conversation ---------------------------------------------------------------------
-
-    async def _on_item_create(self, ev: dict[str, Any]) -> None:
-        data = copy.deepcopy(ev["item"])
-        item_id = data.get("id") or new_id("item")
-        if self.conversation.get(item_id) is not None:
-            raise ClientError(
-                f"Item with id '{item_id}' already exists", "item_create_duplicate_item_id", "id"
-            )
-        data["id"] = item_id
-        data.setdefault("object", "realtime.item")
-        data["status"] = "completed"
-        if data.get("type") == "message" and data.get("role") == "assistant":
-            for part in data.get("content") or []:
-                if part.get("type") == "text":
-                    part["type"] = "output_text"
-        prev = self.conversation.insert(Item(data=data), ev.get("previous_item_id"))
-        await self.send({"type": "conversation.item.added", "previous_item_id": prev, "item": data})
-        await self.send({"type": "conversation.item.done", "previous_item_id": prev, "item": data})
-
-    async def _on_item_delete(self, ev: dict[str, Any]) -> None:
-        item_id = ev["item_id"]
-        if self.conversation.get(item_id) is None:
-            raise ClientError(
-                f"Error deleting item: the item with id '{item_id}' does not exist.",
-                "item_delete_invalid_item_id",
-                "item_id",
-            )
-        self.conversation.delete(item_id)
-        await self.send({"type": "conversation.item.deleted", "item_id": item_id})
-
-    async def _on_item_truncate(self, ev: dict[str, Any]) -> None:
-        item_id, end_ms, index = ev["item_id"], int(ev["audio_end_ms"]), int(ev["content_index"])
-        item = self.conversation.get(item_id)
-        if item is None:
-            raise ClientError(
-                f"Error truncating item: the item with id '{item_id}' does not exist.",
-                "item_truncate_invalid_item_id",
-                "item_id",
-            )
-        content = item.data.get("content") or []
-        if item.data.get("role") != "assistant" or index >= len(content):
-            raise ClientError(
-                "Only the audio content of an assistant message can be truncated",
-                "invalid_value",
-                "content_index",
-            )
-        if end_ms < 0 or end_ms > item.audio_ms + 1:
-            raise ClientError(
-                f"audio_end_ms ({end_ms}) is outside the item's audio ({item.audio_ms:.0f}ms)",
-                "invalid_value",
-                "audio_end_ms",
-            )
-        part = content[index]
-        words = str(part.get("transcript") or "").split()
-        if item.audio_ms > 0 and words:
-            keep = int(len(words) * min(1.0, end_ms / item.audio_ms))
-            part["transcript"] = " ".join(words[:keep])
-        item.audio_ms = float(end_ms)
-        await self.send(
-            {
-                "type": "conversation.item.truncated",
-                "item_id": item_id,
-                "content_index": index,
-                "audio_end_ms": end_ms,
-            }
-        )
-
-    async def _on_item_retrieve(self, ev: dict[str, Any]) -> None:
-        item = self.conversation.get(ev["item_id"])
-        if item is None:
-            raise ClientError(
-                f"Error retrieving item: the item with id '{ev['item_id']}' does not exist.",
-                "item_retrieve_invalid_item_id",
-                "item_id",
-            )
-        await self.send({"type": "conversation.item.retrieved", "item": item.data})
 
     # -- output audio ---------------------------------------------------------------------
 
