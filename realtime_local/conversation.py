@@ -1,7 +1,7 @@
 """The conversation a Realtime session holds: its items, in order, and the protocol's errors.
 
 Plain data with the protocol's insertion rules (`previous_item_id`: "root", an existing item,
-or the end); the session module turns client events into calls here and acknowledges them.
+or the end); `items` turns client events into calls here and acknowledges them.
 """
 
 from __future__ import annotations
