@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -155,6 +155,15 @@ def key_terms(text: str | None) -> list[str]:
     return list(seen)
 
 
+def term_words(text: str | None) -> dict[str, str]:
+    """Each key term's stem -> the word it was first written as, so what people read says
+    "clarifying", not the stem "clarify" the matching uses."""
+    out: dict[str, str] = {}
+    for word in words(text or ""):
+        out.setdefault(_stem(word), word.strip("'-"))
+    return out
+
+
 def _hits(terms: Iterable[str], text: str) -> list[str]:
     present = {_stem(w) for w in words(text)}
     return [t for t in terms if t in present]
@@ -177,6 +186,10 @@ class AnswerFeatures:
     covered: list[str]
     question_covered: float  # share of the question's own terms the answer used
     from_notes: bool  # terms come from strong-answer notes (else from the question)
+    written: dict[str, str] = field(default_factory=dict)  # stem -> the word as written
+
+    def as_written(self, terms: Sequence[str]) -> list[str]:
+        return [self.written.get(t, t) for t in terms]
 
     @property
     def coverage(self) -> float:
@@ -201,6 +214,7 @@ def features(answer: str, question: str = "", notes: str | None = None) -> Answe
         covered=_hits(terms, answer),
         question_covered=len(q_hits) / len(q_terms) if q_terms else 0.0,
         from_notes=bool(note_terms),
+        written=term_words(notes if note_terms else question),
     )
 
 
@@ -235,7 +249,7 @@ def rubric_scores(f: AnswerFeatures) -> dict[str, ScoreOut]:
     depth_why = f"covers {covered} in {f.words} words"
     accuracy_why = f"matches {covered}"
     if f.covered:
-        accuracy_why += f" ({_list(f.covered)})"
+        accuracy_why += f" ({_list(f.as_written(f.covered))})"
     if f.dont_know:
         accuracy_why += "; says they do not know"
     relevance_why = (
@@ -387,7 +401,7 @@ def evaluate(doc: EvaluationInput) -> EvaluationOut:
         if scores["depth"].value >= 4 and scores["accuracy"].value >= 4:
             strengths.append(f"{label}: covered {len(f.covered)} of {len(f.terms)} key points.")
         elif f.missing and f.coverage < 0.5:
-            concerns.append(f"{label}: did not cover {_list(f.missing, 3)}.")
+            concerns.append(f"{label}: did not cover {_list(f.as_written(f.missing), 3)}.")
         if scores["clarity"].value <= 2:
             concerns.append(f"{label}: hesitant or very short delivery.")
         if outcome == "interrupted":

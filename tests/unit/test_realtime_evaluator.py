@@ -11,6 +11,7 @@ from realtime_local.evaluator import (
     EvaluationOut,
     evaluate,
     evaluation_input,
+    features,
     live_scores,
 )
 from realtime_local.textapi import RequestError, validate_params
@@ -159,3 +160,13 @@ def test_bad_requests_name_the_parameter(body: dict[str, Any], param: str, words
         validate_params(body)
     assert info.value.param == param
     assert words in info.value.message
+
+
+def test_what_people_read_names_the_key_points_as_written_not_their_stems() -> None:
+    f = features(
+        "I would ask about the goal first.",
+        "How do you approach a vague problem?",
+        "Clarifying the goal, constraints and measuring success.",
+    )
+    assert "clarify" in f.terms  # the matching works on stems
+    assert f.as_written(f.terms) == ["clarifying", "goal", "constraints", "measuring", "success"]
