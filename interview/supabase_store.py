@@ -554,16 +554,26 @@ class SupabaseStore:
 
     # ---- the confirmed write --------------------------------------------------------------
 
-    async def create_interview(self, new: NewInterview) -> Interview:
-        """Insert the interview and return it; a retry with the same id returns the first row."""
+    async def _insert_once(
+        self,
+        op: str,
+        table: Table,
+        row: dict[str, Any],
+        on_conflict: str,
+        refused: str,
+        interview_id: UUID,
+    ) -> list[dict[str, Any]]:
+        """Insert a row keyed by `on_conflict` unless it is there, and return what was inserted
+        (empty when a retry found the first row). Transient failures are `StoreUnavailable`,
+        refusals `StoreRejected`; neither log line carries the row."""
         client = self._require_client()
         try:
             async with asyncio.timeout(self._write_timeout):
                 response = (
-                    await client.table(Table.interviews)
+                    await client.table(table)
                     .upsert(
-                        rows.new_interview_row(new),
-                        on_conflict="id",
+                        row,
+                        on_conflict=on_conflict,
                         ignore_duplicates=True,
                         returning=ReturnMethod.representation,
                     )
@@ -573,16 +583,33 @@ class SupabaseStore:
             failure = classify(exc)
             if failure.transient:
                 log.warning(
-                    "create_interview failed",
+                    "%s failed",
+                    op,
                     extra={"code": failure.code, "error": failure.message},
                 )
-                raise StoreUnavailable(f"create_interview failed ({failure.code})") from exc
+                raise StoreUnavailable(f"{op} failed ({failure.code})") from exc
             log.error(
-                "supabase refused an interview",
-                extra={"interview_id": str(new.id), "code": failure.code, "error": failure.message},
+                "supabase refused %s",
+                refused,
+                extra={
+                    "interview_id": str(interview_id),
+                    "code": failure.code,
+                    "error": failure.message,
+                },
             )
             raise StoreRejected(failure.message, code=failure.code) from exc
-        created = [row for row in response.data if isinstance(row, dict)]
+        return [r for r in response.data if isinstance(r, dict)]
+
+    async def create_interview(self, new: NewInterview) -> Interview:
+        """Insert the interview and return it; a retry with the same id returns the first row."""
+        created = await self._insert_once(
+            "create_interview",
+            Table.interviews,
+            rows.new_interview_row(new),
+            "id",
+            "an interview",
+            new.id,
+        )
         if created:
             return rows.interview_from_row(created[0])
         existing = await self.get_interview(new.id)
@@ -593,37 +620,14 @@ class SupabaseStore:
     async def add_review_event(self, event: NewReviewEvent) -> ReviewEvent:
         """Insert the change and return the stored row; a retry with the same event id returns
         the first row. Confirmed, not queued: the caller answers with the updated report."""
-        client = self._require_client()
-        try:
-            async with asyncio.timeout(self._write_timeout):
-                response = (
-                    await client.table(Table.review_events)
-                    .upsert(
-                        rows.review_event_row(event),
-                        on_conflict="event_id",
-                        ignore_duplicates=True,
-                        returning=ReturnMethod.representation,
-                    )
-                    .execute()
-                )
-        except Exception as exc:
-            failure = classify(exc)
-            if failure.transient:
-                log.warning(
-                    "add_review_event failed",
-                    extra={"code": failure.code, "error": failure.message},
-                )
-                raise StoreUnavailable(f"add_review_event failed ({failure.code})") from exc
-            log.error(
-                "supabase refused a review event",
-                extra={
-                    "interview_id": str(event.interview_id),
-                    "code": failure.code,
-                    "error": failure.message,
-                },
-            )
-            raise StoreRejected(failure.message, code=failure.code) from exc
-        created = [row for row in response.data if isinstance(row, dict)]
+        created = await self._insert_once(
+            "add_review_event",
+            Table.review_events,
+            rows.review_event_row(event),
+            "event_id",
+            "a review event",
+            event.interview_id,
+        )
         if created:
             return rows.review_event_from_row(created[0])
         for stored in await self.review_events(event.interview_id):
