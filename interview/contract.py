@@ -15,7 +15,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-SCHEMA_VERSION: Literal[1] = 1
+# 2: `plan_id` (the interview's stored question plan, or null for questions drawn from the
+# bank). A worker reads every version up to its own (`KNOWN_VERSIONS`); one it does not know it
+# declines, so a newer worker takes the job during a rolling deploy.
+SCHEMA_VERSION: Literal[2] = 2
+KNOWN_VERSIONS = frozenset({1, 2})
 # LiveKit caps room/dispatch metadata; ours stays far below it.
 MAX_METADATA_BYTES = 4096
 
@@ -68,10 +72,12 @@ class InterviewPlan(BaseModel):
 class InterviewMetadata(InterviewPlan):
     """The dispatch payload: the plan plus what the worker needs to find its room and store."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     interview_id: UUID
     # The only participant the agent listens to; observers and anyone else are never linked.
     candidate_identity: Identity
+    # The confirmed plan (`question_plans.id`) the agent reads from the store: never its text.
+    plan_id: UUID | None = None
 
     def encode(self) -> str:
         raw = self.model_dump_json()
@@ -102,12 +108,15 @@ def candidate_identity(interview_id: UUID) -> str:
     return f"candidate-{interview_id}"
 
 
-def dispatch_metadata(interview_id: UUID, plan: InterviewPlan) -> str:
+def dispatch_metadata(
+    interview_id: UUID, plan: InterviewPlan, *, plan_id: UUID | None = None
+) -> str:
     """The encoded dispatch for an interview's plan (raises MetadataError when too large)."""
     return InterviewMetadata(
         **plan.model_dump(),
         interview_id=interview_id,
         candidate_identity=candidate_identity(interview_id),
+        plan_id=plan_id,
     ).encode()
 
 
@@ -144,10 +153,13 @@ def decode_metadata(raw: str | None) -> InterviewMetadata:
     # bool is an int in Python; `true` is not a version.
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise NewerSchemaVersion(version)
-    if version != SCHEMA_VERSION or isinstance(version, bool):
+    if version not in KNOWN_VERSIONS or not isinstance(version, int) or isinstance(version, bool):
         raise MetadataError(
-            f"metadata schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+            f"metadata schema_version {version!r} is not supported (expected one of "
+            f"{', '.join(str(v) for v in sorted(KNOWN_VERSIONS))})"
         )
+    if version == 1 and "plan_id" in data:
+        raise MetadataError("metadata is invalid: plan_id: not a field of schema_version 1")
     try:
         return InterviewMetadata.model_validate(data)
     except ValidationError as exc:

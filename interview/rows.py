@@ -15,7 +15,9 @@ from typing import Any
 from uuid import UUID
 
 from interview.contract import InterviewPlan
+from interview.planning import StoredPlan
 from interview.review import NewReviewEvent, ReviewEvent
+from interview.steering import Steer
 from interview.store import (
     Answer,
     AskedQuestion,
@@ -74,7 +76,8 @@ INTERVIEW_COLUMNS = (
     "input_tokens,output_tokens,input_audio_tokens,output_audio_tokens,cost_usd"
 )
 QUESTION_COLUMNS = (
-    "interview_id,ordinal,bank_question_id,text,topic,difficulty,asked_at,ended_at,outcome"
+    "interview_id,ordinal,bank_question_id,text,topic,difficulty,asked_at,ended_at,outcome,"
+    "plan_item"
 )
 ANSWER_COLUMNS = "interview_id,ordinal,transcript,clarity,relevance,depth,accuracy,tags"
 FEEDBACK_COLUMNS = "interview_id,ordinal,bullets"
@@ -195,6 +198,7 @@ def question_op(question: AskedQuestion) -> Op:
         "asked_at": question.asked_at.isoformat(),
         "ended_at": _iso(question.ended_at),
         "outcome": question.outcome.value,
+        "plan_item": question.plan_item,
     }
     return Op(
         table=Table.interview_questions.value,
@@ -392,3 +396,41 @@ def contains_any(columns: tuple[str, ...], text: str) -> str:
 
 def bank_question_from_row(row: Row) -> BankQuestion:
     return BankQuestion.model_validate(row)
+
+
+# ---- steers and question plans --------------------------------------------------------------
+
+STEER_COLUMNS = "id,interview_id,kind,text,sent_by,sent_by_name,state,detail,created_at,updated_at"
+PLAN_COLUMNS = "id,interview_id,questions,role_summary,candidate_summary,drafted_by,created_at"
+
+
+def steer_row(steer: Steer) -> Row:
+    return {
+        "id": str(steer.id),
+        "interview_id": str(steer.interview_id),
+        "kind": steer.kind.value,
+        "text": steer.text,
+        "sent_by": steer.sent_by,
+        "sent_by_name": steer.sent_by_name,
+        "state": steer.state.value,
+        "detail": steer.detail,
+    }
+
+
+def steer_from_row(row: Row) -> Steer:
+    return Steer.model_validate(row)
+
+
+def plan_row(plan: StoredPlan) -> Row:
+    return {
+        "id": str(plan.id),
+        "interview_id": str(plan.interview_id),
+        "questions": [q.model_dump(mode="json") for q in plan.questions],
+        "role_summary": plan.role_summary,
+        "candidate_summary": plan.candidate_summary,
+        "drafted_by": plan.drafted_by,
+    }
+
+
+def plan_from_row(row: Row) -> StoredPlan:
+    return StoredPlan.model_validate(row)

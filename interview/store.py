@@ -20,7 +20,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from interview.contract import InterviewPlan, InterviewType, Level
+from interview.planning import StoredPlan
 from interview.review import Decision, NewReviewEvent, ReviewEvent
+from interview.steering import Steer, SteerUpdate
 
 
 class Table(StrEnum):
@@ -35,6 +37,9 @@ class Table(StrEnum):
     audit_events = "audit_events"
     evaluations = "evaluations"
     review_events = "review_events"
+    steers = "steers"
+    question_plans = "question_plans"
+    interview_documents = "interview_documents"
 
 
 # A view (not a table): interviews with their decision and recommendation, for the list.
@@ -64,6 +69,8 @@ class QuestionOutcome(StrEnum):
     answered = "answered"
     skipped = "skipped"
     timed_out = "timed_out"
+    # The hiring team asked the interviewer to move on (a "next" steer).
+    skipped_by_interviewer = "skipped_by_interviewer"
 
 
 class Speaker(StrEnum):
@@ -160,6 +167,8 @@ class AskedQuestion(_Row):
     asked_at: datetime
     outcome: QuestionOutcome = QuestionOutcome.pending
     ended_at: datetime | None = None
+    # Its 1-based position in the interview's question plan (None: drawn from the bank).
+    plan_item: int | None = Field(default=None, ge=1, le=20)
 
 
 class Answer(_Row):
@@ -310,12 +319,30 @@ class Store(Protocol):
 
     async def get_evaluation(self, interview_id: UUID) -> Evaluation | None: ...
 
+    async def list_steers(self, interview_id: UUID) -> list[Steer]:
+        """The interview's steers, oldest first."""
+        ...
+
+    async def load_plan(self, plan_id: UUID) -> StoredPlan | None:
+        """A confirmed question plan by id."""
+        ...
+
     # ---- synchronous writes the caller needs confirmed before it goes on -----------------
     async def create_interview(self, new: NewInterview) -> Interview: ...
 
     async def add_review_event(self, event: NewReviewEvent) -> ReviewEvent:
         """Append a reviewer change and return it as stored; a retry with the same `event_id`
         returns the first. The caller audits it."""
+        ...
+
+    async def create_steer(self, steer: Steer) -> Steer:
+        """Insert a steer (state `pending`) and return it as stored; a retry with the same id
+        returns the first. The caller audits it."""
+        ...
+
+    async def advance_steer(self, update: SteerUpdate) -> bool:
+        """Move a steer's state forward (see `interview.steering.STATE_RANK`); False when it
+        was already there or further (or the steer does not exist)."""
         ...
 
     async def claim_evaluation(

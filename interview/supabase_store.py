@@ -35,9 +35,11 @@ from interview import rows
 from interview.cache import StaleCache
 from interview.contract import InterviewType, Level
 from interview.outbox import Outbox
+from interview.planning import StoredPlan
 from interview.question_choice import GENERAL_ROLE, choose_question, match_role
 from interview.review import NewReviewEvent, ReviewEvent
 from interview.settings import ServiceSettings
+from interview.steering import Steer, SteerUpdate
 from interview.store import (
     INTERVIEW_LIST_VIEW,
     Answer,
@@ -442,6 +444,63 @@ class SupabaseStore:
             )
             raise StoreUnavailable(f"{what} failed ({failure.code})") from exc
         return response.data
+
+    async def list_steers(self, interview_id: UUID) -> list[Steer]:
+        found = await self._read(
+            "list_steers",
+            lambda c: (
+                c.table(Table.steers)
+                .select(rows.STEER_COLUMNS)
+                .eq("interview_id", str(interview_id))
+                .order("created_at")
+                .order("id")
+                .limit(1000)
+                .execute()
+            ),
+        )
+        return [rows.steer_from_row(row) for row in found]
+
+    async def load_plan(self, plan_id: UUID) -> StoredPlan | None:
+        found = await self._read(
+            "load_plan",
+            lambda c: (
+                c.table(Table.question_plans)
+                .select(rows.PLAN_COLUMNS)
+                .eq("id", str(plan_id))
+                .limit(1)
+                .execute()
+            ),
+        )
+        return rows.plan_from_row(found[0]) if found else None
+
+    async def create_steer(self, steer: Steer) -> Steer:
+        """Insert the steer and return it as stored; a retry with the same id returns the
+        first row."""
+        created = await self._insert_once(
+            "create_steer",
+            Table.steers,
+            rows.steer_row(steer),
+            "id",
+            "a steer",
+            steer.interview_id,
+        )
+        if created:
+            return rows.steer_from_row(created[0])
+        for stored in await self.list_steers(steer.interview_id):
+            if stored.id == steer.id:
+                return stored
+        raise StoreUnavailable("create_steer: the steer vanished after a conflict")
+
+    async def advance_steer(self, update: SteerUpdate) -> bool:
+        params = {
+            "p_id": str(update.steer_id),
+            "p_state": update.state.value,
+            "p_detail": update.detail,
+        }
+        data = await self._confirmed(
+            "advance_steer", lambda c: c.rpc("advance_steer", params).execute()
+        )
+        return data is True
 
     async def claim_evaluation(
         self,

@@ -59,6 +59,7 @@ log = logging.getLogger("token_server.report")
 _STORED_OUTCOME: dict[QuestionOutcome, Outcome] = {
     QuestionOutcome.answered: "answered",
     QuestionOutcome.skipped: "skipped",
+    QuestionOutcome.skipped_by_interviewer: "skipped",
     QuestionOutcome.timed_out: "interrupted",
     QuestionOutcome.pending: "interrupted",
 }

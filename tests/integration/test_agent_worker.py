@@ -141,7 +141,7 @@ async def test_a_dispatch_of_a_newer_schema_version_is_declined_and_the_intervie
         livekit_server,
         worker.agent_name,
         f"iv-{interview.id}",
-        _metadata(interview.id, schema_version=2, a_field_of_version_2="x"),
+        _metadata(interview.id, schema_version=3, a_field_of_version_3="x"),
     )
 
     async def answered() -> bool:

@@ -42,7 +42,7 @@ def test_round_trip_keeps_every_field() -> None:
     assert decoded == meta
     assert decoded.level is Level.senior
     assert decoded.mode is Mode.practice
-    assert json.loads(meta.encode())["schema_version"] == 1
+    assert json.loads(meta.encode())["schema_version"] == 2
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_round_trip_keeps_every_field() -> None:
         ("", "no metadata"),
         ("{not json", "not JSON"),
         ("[1, 2]", "not a JSON object"),
-        ('{"schema_version": 2}', "schema_version 2 is not supported"),
+        ('{"schema_version": 0}', "schema_version 0 is not supported"),
         ('{"role": "x"}', "schema_version None is not supported"),
     ],
 )

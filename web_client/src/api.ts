@@ -44,7 +44,7 @@ export interface AskedQuestion {
   topic: string;
   difficulty: number;
   asked_at: string;
-  outcome: "pending" | "answered" | "skipped" | "timed_out";
+  outcome: "pending" | "answered" | "skipped" | "timed_out" | "skipped_by_interviewer";
 }
 
 export interface Answer {
