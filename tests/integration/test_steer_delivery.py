@@ -26,10 +26,12 @@ from typing import Any
 import httpx
 import pytest
 from livekit import api, rtc
+from pydantic import SecretStr
 
 from devstack import LiveKitServer, SupabaseStack
+from devstack.proc import free_port
 from interview.steering import STEER_TOPIC, decode_packet
-from tests.fixtures.token_server import TokenServer
+from tests.fixtures.token_server import TokenServer, TokenServerStarter
 from tests.integration.test_token_server_livekit import PLAN, audit_kinds, eventually, rows
 from token_server.auth import key_id
 
@@ -275,3 +277,55 @@ async def test_with_no_agent_in_the_room_a_steer_is_undelivered_and_sent_to_nobo
 
     [sent] = await eventually(audited, "the steer's audit event", timeout=10)
     assert sent["dedupe_key"] == f"steer_sent:{resp.json()['id']}"
+
+
+async def test_a_steer_stored_while_livekit_did_not_answer_is_sent_by_its_retry(
+    token_server: TokenServer,
+    start_token_server: TokenServerStarter,
+    http: httpx.AsyncClient,
+    lkapi: api.LiveKitAPI,
+    supabase_stack: SupabaseStack,
+    room_of: list[Recorder],
+) -> None:
+    """A replica whose LiveKit does not answer stores the steer (pending) and says 503; the
+    client's retry with the same Idempotency-Key (here to a healthy replica) sends that steer,
+    not a second one."""
+    cut_off = start_token_server(
+        interviewer_api_keys=SecretStr(token_server.api_key),
+        livekit_url=f"ws://127.0.0.1:{free_port()}",  # nothing listens there
+        livekit_timeout_seconds=1.0,
+    )
+    created = await new_interview(http)
+    iid, room = created["interview"]["id"], created["room"]
+    agent = await fake_agent(token_server, room)
+    room_of.append(agent)
+    body = {"kind": "note", "text": NOTE}
+    key = {"Idempotency-Key": secrets.token_hex(8)}
+
+    async with httpx.AsyncClient(
+        base_url=cut_off.url, headers=token_server.auth_headers, timeout=20
+    ) as other:
+        first = await other.post(f"/api/interviews/{iid}/steers", json=body, headers=key)
+    assert first.status_code == 503, first.text
+    assert first.json()["error"]["code"] == "livekit_unavailable"
+    steer_id = first.json()["error"]["details"]["steer_id"]
+    assert [s["state"] for s in await stored_steers(supabase_stack, iid)] == ["pending"]
+
+    retry = await http.post(f"/api/interviews/{iid}/steers", json=body, headers=key)
+    assert retry.status_code == 202, retry.text
+    assert (retry.json()["id"], retry.json()["state"]) == (steer_id, "delivered")
+    await agent.wait_for(STEER_TOPIC)
+    await send_marker(lkapi, room, [agent])
+    assert topics(agent) == [STEER_TOPIC, MARKER_TOPIC]
+    assert str(decode_packet(agent.packets[0].data).id) == steer_id
+    assert [(s["id"], s["state"]) for s in await stored_steers(supabase_stack, iid)] == [
+        (steer_id, "delivered")
+    ]
+
+    async def audited() -> list[dict[str, Any]]:
+        return [a for a in await audit_kinds(supabase_stack, iid) if a["kind"] == "steer_sent"]
+
+    # Both replicas audited it under one key, which the database keeps once.
+    assert [a["dedupe_key"] for a in await eventually(audited, "the audit", 10)] == [
+        f"steer_sent:{steer_id}"
+    ]
