@@ -293,3 +293,23 @@ def test_the_store_not_answering_is_503(tmp_path: Path) -> None:
         resp = c.post(steers_url(uuid4()), json={"kind": "next"}, headers=AUTH)
     assert_error(resp, 503, "store_unavailable")
     assert_nothing_written(store)
+
+
+async def test_logs_name_the_steer_never_its_text_or_the_key(
+    client: TestClient, store: MemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    new, _ = await add_interview(store, InterviewStatus.live)
+    with caplog.at_level("DEBUG"):
+        client.post(steers_url(new.id), json={"kind": "note", "text": NOTE}, headers=AUTH)
+    [steer] = store.steers.values()
+    ours = [r for r in caplog.records if r.name.startswith("token_server.steer")]
+    assert ours, "the steer was not logged"
+    assert any(
+        (getattr(r, "steer_id", None), getattr(r, "kind", None), getattr(r, "state", None))
+        == (str(steer.id), "note", "pending")
+        for r in ours
+    )
+    for record in caplog.records:
+        logged = repr(record.__dict__)
+        assert "migration" not in logged
+        assert API_KEY not in logged
