@@ -86,6 +86,8 @@ class SteerRequest(BaseModel):
 
     kind: SteerKind
     text: NoteText | None = None
+    # The name the observer gave (shown to the other observers next to the steer).
+    observer_name: ObserverName | None = None
 
     @model_validator(mode="after")
     def _text_only_for_notes(self) -> SteerRequest:

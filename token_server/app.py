@@ -32,6 +32,7 @@ from token_server.routes import (
     join,
     report,
     review,
+    steer,
     web,
     webhooks,
 )
@@ -99,6 +100,9 @@ def create_app(
             review_limiter=RateLimiter(
                 rate_per_minute=settings.review_rate_per_minute, burst=settings.review_burst
             ),
+            steer_limiter=RateLimiter(
+                rate_per_minute=settings.steer_rate_per_minute, burst=settings.steer_rate_burst
+            ),
         )
         if not settings.api_keys():
             log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
@@ -139,6 +143,7 @@ def create_app(
     app.include_router(join.router)
     app.include_router(candidate.router)
     app.include_router(feed.router)
+    app.include_router(steer.router)
     app.include_router(webhooks.router)
     # Last: the web client takes every path the API does not.
     app.include_router(web.router)
@@ -150,7 +155,7 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             max_age=600,
         )
     return app

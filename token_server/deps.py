@@ -31,6 +31,7 @@ class Services:
     create_limiter: RateLimiter
     join_limiter: RateLimiter
     review_limiter: RateLimiter
+    steer_limiter: RateLimiter
     # Webhook events that re-dispatched an agent into a live interview, per interview (this
     # process's count; the audit log keeps the durable record).
     redispatches: dict[UUID, set[str]] = field(default_factory=dict)

@@ -59,6 +59,9 @@ class Settings(EvaluatorSettings):
     # Reviewer changes (score overrides, notes, decisions) per interviewer key.
     review_rate_per_minute: float = Field(default=60, gt=0)
     review_burst: int = Field(default=20, ge=1)
+    # Steers (notes, next, pause, ...) sent to a live interview's interviewer, per key.
+    steer_rate_per_minute: float = Field(default=20, gt=0)
+    steer_rate_burst: int = Field(default=5, ge=1)
     # Largest request body accepted (webhooks included).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
 
