@@ -32,6 +32,10 @@ class AgentSettings(ServiceSettings):
     # PSS idle and 0.01-0.1 s to start, so as many as the capacity let a burst of candidates
     # joining at once be greeted without waiting for processes to start.
     agent_idle_processes: int = Field(default=4, ge=0)
+    # How interviews run: each in its own process (isolated: a crash or a stuck interview
+    # touches no other) or each in a thread of one process (shares the WebRTC runtime, its audio
+    # device thread and the imports; one Python interpreter, so one GIL for all of them).
+    agent_job_executor: Literal["process", "thread"] = "process"
     # A job whose interview's stored state cannot be read tries this many times, then ends
     # without writing, so a later dispatch resumes it instead of it starting again.
     agent_state_read_attempts: int = Field(default=3, ge=1, le=10)

@@ -21,7 +21,7 @@ import contextlib
 import logging
 from pathlib import Path
 
-from livekit.agents import AgentServer, JobProcess, JobRequest, cli
+from livekit.agents import AgentServer, JobExecutorType, JobProcess, JobRequest, cli
 
 from agent import load
 from agent.job import entrypoint
@@ -68,6 +68,12 @@ class InterviewServer(AgentServer):
     """An `AgentServer` whose main process also sweeps stranded outboxes while it runs."""
 
     def __init__(self, settings: AgentSettings) -> None:
+        if settings.agent_job_executor == "thread":
+            # Jobs run in threads of this process, and livekit plugins register only on the main
+            # thread: load them (and the VAD) here, before any job thread imports them.
+            from agent import warmup
+
+            warmup.shared_vad()
         super().__init__(
             setup_fnc=prewarm,
             # Run once in the forkserver and shared by every job process (agent/warmup.py).
@@ -76,6 +82,7 @@ class InterviewServer(AgentServer):
             load_fnc=load.InterviewLoad(settings.agent_capacity, settings.agent_cpu_guard),
             load_threshold=load.threshold(settings.agent_capacity),
             drain_timeout=settings.agent_drain_timeout,
+            job_executor_type=JobExecutorType(settings.agent_job_executor),
             num_idle_processes=load.idle_processes(
                 settings.agent_idle_processes, settings.agent_capacity
             ),
