@@ -295,3 +295,36 @@ def test_a_spoiled_offline_plan_fails_the_planners_checks(how: str) -> None:
     with pytest.raises(ModelFailure) as caught:
         check(spoiled)
     assert caught.value.code == how.removeprefix("plan_")
+
+
+def test_the_bank_pool_keeps_type_and_nearby_levels_role_first() -> None:
+    from interview.question_choice import bank_pool
+
+    def q(role: str, level: Level, type: InterviewType, topic: str) -> BankQuestion:
+        return bank_question(f"A question about {topic} for {role}?", topic).model_copy(
+            update={"role": role, "level": level, "type": type}
+        )
+
+    own = q("backend-engineer", Level.senior, InterviewType.technical, "scaling")
+    near = q("backend-engineer", Level.lead, InterviewType.technical, "architecture")
+    general = q("general", Level.senior, InterviewType.technical, "debugging")
+    far = q("backend-engineer", Level.junior, InterviewType.technical, "http")
+    other = q("backend-engineer", Level.senior, InterviewType.behavioral, "conflict")
+
+    pool = bank_pool(
+        [general, far, other, near, own],
+        role="backend-engineer",
+        level=Level.senior,
+        type=InterviewType.technical,
+        limit=10,
+    )
+    mixed = bank_pool(
+        [general, other, own],
+        role="backend-engineer",
+        level=Level.senior,
+        type=InterviewType.mixed,
+        limit=2,
+    )
+
+    assert pool == [own, near, general]
+    assert mixed == [other, own]
