@@ -66,7 +66,8 @@ _GONE = api.ParticipantInfo.State.DISCONNECTED
 
 
 def _watcher(p: api.ParticipantInfo) -> Watcher:
-    joined = datetime.fromtimestamp(p.joined_at_ms / 1000, UTC) if p.joined_at_ms else None
+    ms = p.joined_at_ms or p.joined_at * 1000
+    joined = datetime.fromtimestamp(ms / 1000, UTC) if ms else None
     return Watcher(identity=p.identity, name=p.name, joined_at=joined)
 
 

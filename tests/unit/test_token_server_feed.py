@@ -32,6 +32,7 @@ from interview.steering import Steer, SteerKind, SteerState
 from interview.store import (
     Answer,
     Feedback,
+    Interview,
     InterviewDetail,
     InterviewStatus,
     NewInterview,
@@ -44,7 +45,9 @@ from interview.store import (
 from tests.fixtures.token_server import MemoryStore
 from token_server import feedhub, tokens
 from token_server.app import create_app
+from token_server.presence import room_state_of
 from token_server.routes import feed
+from token_server.schemas import Presence
 from token_server.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -569,3 +572,32 @@ async def test_the_observer_token_carries_the_name_given(
         assert resp.status_code == 422, bad
         assert resp.json()["error"]["code"] == "validation_error"
     assert len(store.audits) == 2  # refused requests write nothing
+
+
+def test_watchers_are_the_observers_in_the_room_oldest_first() -> None:
+    iid = uuid4()
+    interview = Interview(
+        id=iid,
+        plan=InterviewPlan.model_validate(PLAN),
+        status=InterviewStatus.live,
+        room_name=tokens.room_name(iid),
+        created_at=datetime.now(UTC),
+    )
+    state = api.ParticipantInfo.State
+    people = [
+        api.ParticipantInfo(identity="observer-bbb", name="Lee", joined_at_ms=2_000),
+        api.ParticipantInfo(identity=tokens.candidate_identity(iid), name="Grace"),
+        api.ParticipantInfo(identity="agent-1", kind=api.ParticipantInfo.Kind.AGENT),
+        api.ParticipantInfo(identity="observer-aaa", name="Dana", joined_at=1),
+        api.ParticipantInfo(
+            identity="observer-ccc", name="Gone", joined_at_ms=500, state=state.DISCONNECTED
+        ),
+        api.ParticipantInfo(identity="marker", name="Not an observer", joined_at_ms=100),
+    ]
+    found = room_state_of(interview, people)
+    assert found.presence == Presence(candidate=True, interviewer=True)
+    assert [(w.identity, w.name) for w in found.watchers] == [
+        ("observer-aaa", "Dana"),
+        ("observer-bbb", "Lee"),
+    ]
+    assert found.watchers[0].joined_at == datetime.fromtimestamp(1, UTC)
