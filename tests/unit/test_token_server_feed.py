@@ -262,6 +262,20 @@ async def test_a_store_outage_is_reported_once_and_the_feed_goes_on(
     assert kinds == ["retry", "detail", "transcript", "unavailable", "detail", "detail", "end"]
 
 
+async def test_a_feed_opened_during_a_store_outage_is_a_503_and_polls_no_more(
+    client: TestClient, store: ScriptedStore
+) -> None:
+    iid = await live_interview(store)
+    store.script = [unavailable]
+    resp = client.get(f"/api/interviews/{iid}/feed", headers=AUTH)
+    assert resp.status_code == 503
+    assert resp.json()["error"]["code"] == "store_unavailable"
+    hub = client.app.state.services.feeds  # type: ignore[attr-defined]
+    assert hub.subscribers(iid) == 0
+    await until(lambda: hub.polling() == 0, "the poll stopped")
+    assert store.reads == 1
+
+
 def test_the_feed_needs_an_interviewer_key(client: TestClient) -> None:
     resp = client.get(f"/api/interviews/{uuid4()}/feed")
     assert resp.status_code == 401
