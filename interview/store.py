@@ -315,6 +315,13 @@ class Store(Protocol):
         """The transcript in speaking order (started_at, then id), one page of it."""
         ...
 
+    async def transcript_after(
+        self, interview_id: UUID, after_id: int, *, limit: int
+    ) -> list[TranscriptEntry]:
+        """The messages stored after row `after_id`, in row id (storage) order, at most `limit`:
+        what a feed that has sent up to `after_id` has not sent yet."""
+        ...
+
     async def bank_questions(self, ids: set[UUID]) -> dict[UUID, BankQuestion]:
         """Question-bank entries by id (active or not: an asked question may since be retired)."""
         ...

@@ -396,6 +396,24 @@ class SupabaseStore:
         )
         return [rows.transcript_entry_from_row(row) for row in found]
 
+    async def transcript_after(
+        self, interview_id: UUID, after_id: int, *, limit: int
+    ) -> list[TranscriptEntry]:
+        limit = max(1, min(limit, 10_000))
+        found = await self._read(
+            "transcript_after",
+            lambda c: (
+                c.table(Table.transcript_messages)
+                .select(rows.TRANSCRIPT_COLUMNS)
+                .eq("interview_id", str(interview_id))
+                .gt("id", after_id)
+                .order("id")
+                .limit(limit)
+                .execute()
+            ),
+        )
+        return [rows.transcript_entry_from_row(row) for row in found]
+
     async def bank_questions(self, ids: set[UUID]) -> dict[UUID, BankQuestion]:
         if not ids:
             return {}

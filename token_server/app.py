@@ -142,8 +142,9 @@ def create_app(
                 await runner.client.close()
             app.state.services = None
             await services.planner.client.close()
-            # Before the LiveKit client closes: the arrival tasks use it.
+            # Before the LiveKit client closes: the arrival tasks and the feed polls use it.
             await services.arrivals.aclose()
+            await services.feeds.aclose()
             if own_livekit:
                 await the_livekit.aclose()
             if own_store:

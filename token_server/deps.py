@@ -1,7 +1,8 @@
 """What the routes depend on, reached through the request (no module globals).
 
 `Services` is built once per app (by the factory's lifespan) and holds the settings, the store,
-the LiveKit API client, the authenticator, the rate limiters and the interviewer arrival tasks.
+the LiveKit API client, the authenticator, the rate limiters, the interviewer arrival tasks and
+the observers' feed polls.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from interview.store import Store
 from token_server.arrival import Arrivals
 from token_server.auth import Authenticator, Principal
 from token_server.errors import ApiError
+from token_server.feedhub import FeedHub
 from token_server.ratelimit import RateLimiter, retry_after_header
 from token_server.settings import Settings
 
@@ -41,6 +43,8 @@ class Services:
     redispatches: dict[UUID, set[str]] = field(default_factory=dict)
     # The tasks getting an interviewer into rooms (token_server.arrival).
     arrivals: Arrivals = field(default_factory=Arrivals)
+    # One poll per watched interview, shared by its observers' feeds (token_server.feedhub).
+    feeds: FeedHub = field(default_factory=FeedHub)
 
 
 def get_services(request: Request) -> Services:

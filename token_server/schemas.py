@@ -3,6 +3,7 @@ an optional confirmed question plan (`CreateInterview`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -18,7 +19,8 @@ from pydantic import (
 from interview.contract import InterviewPlan, Mode
 from interview.planning import InterviewDocuments, QuestionPlan, StoredPlan
 from interview.review import Decision
-from interview.store import Interview, InterviewDetail
+from interview.steering import ObserverName, Steer
+from interview.store import Interview, InterviewDetail, Speaker
 
 # token_urlsafe(32) is 43 characters; allow some room without accepting arbitrary blobs.
 InviteSecret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,128}$")]
@@ -94,10 +96,45 @@ class InterviewItem(Interview):
     )
 
 
+class Watcher(_Out):
+    """An observer in the interview's room now (a hidden participant, as LiveKit lists it)."""
+
+    identity: str = Field(description="The observer's room identity, `observer-...`")
+    name: str = Field(description="The name the observer gave for their token")
+    joined_at: datetime | None = Field(description="When it joined the room, as LiveKit says")
+
+
 class InterviewView(InterviewDetail):
-    """One interview's detail, with who is in its room."""
+    """One interview's detail, with who is in its room and the hiring team's steers."""
 
     presence: Presence | None = _PRESENCE
+    watchers: list[Watcher] | None = Field(
+        default=None,
+        description="The observers in the room now, oldest first; null once the interview has "
+        "ended or when LiveKit did not answer in time",
+    )
+    steers: list[Steer] = Field(
+        default_factory=list, description="Every steer sent to this interview, oldest first"
+    )
+
+
+class FeedEntry(_Out):
+    """One stored transcript message, as the feed's `transcript` event carries it."""
+
+    id: int = Field(description="The row id: entries arrive in its order, each once")
+    item_id: str = Field(description="The conversation item id (the live transcription's id)")
+    speaker: Speaker
+    text: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    interrupted: bool = False
+
+
+class FeedTranscript(_Out):
+    """The feed's `transcript` event: on connect every stored message so far (the last 500),
+    then only the ones stored since."""
+
+    entries: list[FeedEntry]
 
 
 class InterviewPage(_Out):
@@ -159,6 +196,14 @@ class JoinGrant(_Out):
 class CandidateJoin(JoinGrant):
     interview: CandidateSession
     interviewer: InterviewerArrival
+
+
+class ObserverTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ObserverName = Field(
+        default="Observer", description="Shown to the other observers as who is watching"
+    )
 
 
 class ObserverJoin(JoinGrant):

@@ -19,6 +19,7 @@ __all__ = [
     "interview_id_from_room",
     "invite_hash",
     "new_invite_secret",
+    "new_observer_identity",
     "observer_token",
     "room_name",
 ]
@@ -26,10 +27,16 @@ __all__ = [
 INVITE_SECRET_BYTES = 32
 # Track sources the candidate may publish: their voice, nothing else.
 CANDIDATE_SOURCES = ["microphone"]
+# Observers' identities start with this; the feed lists the room's participants that do.
+OBSERVER_IDENTITY_PREFIX = "observer-"
 
 
 def new_invite_secret() -> str:
     return secrets.token_urlsafe(INVITE_SECRET_BYTES)
+
+
+def new_observer_identity() -> str:
+    return f"{OBSERVER_IDENTITY_PREFIX}{secrets.token_hex(6)}"
 
 
 def invite_hash(secret: str) -> str:
@@ -68,9 +75,16 @@ def candidate_token(
 
 
 def observer_token(
-    *, api_key: str, api_secret: str, room: str, identity: str, ttl: timedelta
+    *,
+    api_key: str,
+    api_secret: str,
+    room: str,
+    identity: str,
+    ttl: timedelta,
+    name: str = "Observer",
 ) -> str:
-    """Join one room hidden (no other participant sees it); subscribe only."""
+    """Join one room hidden (no other participant sees it); subscribe only. `name` is what
+    the other observers see in the feed's watchers (the server API lists hidden participants)."""
     grants = api.VideoGrants(
         room_join=True,
         room=room,
@@ -83,7 +97,7 @@ def observer_token(
     return (
         api.AccessToken(api_key, api_secret)
         .with_identity(identity)
-        .with_name("observer")
+        .with_name(name)
         .with_kind("standard")
         .with_grants(grants)
         .with_ttl(ttl)

@@ -299,8 +299,17 @@ async def test_presence_is_null_when_livekit_does_not_answer_or_the_interview_en
         str(waiting.id): None,
         str(ended.id): None,
     }
-    assert set(detail) == {"interview", "questions", "answers", "feedback", "presence"}
+    assert set(detail) == {
+        "interview",
+        "questions",
+        "answers",
+        "feedback",
+        "presence",
+        "watchers",
+        "steers",
+    }
     assert detail["presence"] is None and done["presence"] is None
+    assert detail["watchers"] is None and done["watchers"] is None
 
 
 def test_creation_answers_without_a_dispatch_id(client: TestClient) -> None:

@@ -1,16 +1,25 @@
-"""The observer's live feed: server-sent events carrying the interview detail as it changes.
+"""The observer's live feed: server-sent events carrying the interview as it changes.
 
-Scores and feedback never travel through the LiveKit room (the candidate is in it); the
-observer page reads them here. The server polls the store about once a second and sends the
-whole detail (`InterviewView`: the `InterviewDetail` and who is in the room) whenever it
-differs from the last one sent, so a client that connects
-late or reconnects needs no history. The stream ends when the interview has ended (after
-sending the final detail), when the client goes, or after a bounded lifetime (the client then
-reconnects); comment lines keep idle proxies from closing it.
+Scores, feedback and steers never travel through the LiveKit room (the candidate is in it); the
+observer page reads them here. The events (sse-starlette's `EventSourceResponse`, whose pings
+keep idle proxies from closing the stream):
+
+- `retry` first (how long the client waits before reconnecting);
+- `detail`: the whole `InterviewView` (detail, presence, watchers, steers) on connect and
+  whenever it changes, so a client that connects late or reconnects needs no history;
+- `transcript`: `{"entries": [...]}`, on connect every stored message so far (the last 500),
+  then only the messages stored since (by row id), each once;
+- `end` `{"status": ...}` after the final detail once the interview has ended (`deleted` if it
+  went while watched); `reconnect` `{"after_ms": ...}` at the end of the stream's bounded
+  lifetime or when the server shuts down; `unavailable` `{}` once per store outage (the stream
+  goes on).
+
+Every feed of an interview reads the same snapshots from one shared poll
+(`token_server.feedhub`), so observers cost the store nothing each.
 
 Auth is the ordinary interviewer Bearer header. Browsers' `EventSource` cannot send headers, so
-the web client reads this stream with `fetch` and a `ReadableStream`; that keeps the API key
-out of URLs (and so out of access logs and browser history) and needs no second kind of token.
+the web client reads this stream with `fetch`; that keeps the API key out of URLs (and so out of
+access logs and browser history) and needs no second kind of token.
 """
 
 from __future__ import annotations
@@ -18,108 +27,129 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
 
-from interview.store import InterviewDetail, StoreUnavailable
+from interview.store import StoreUnavailable
 from token_server.deps import Interviewer, ServicesDep
 from token_server.errors import ApiError
-from token_server.presence import view_with_presence
-from token_server.schemas import error_responses
+from token_server.feedhub import Phase, Snapshot, Subscription
+from token_server.schemas import FeedEntry, FeedTranscript, error_responses
 
 log = logging.getLogger("token_server.feed")
 
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 
 # Module settings (tests shorten them).
-POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 MAX_LIFETIME_SECONDS = 600.0
 RETRY_MS = 2000
+# Plain LF line ends: every SSE parser takes them (the spec allows CR, LF or CRLF, and the
+# library's default CRLF trips parsers that split on "\n\n").
+_SEP = "\n"
 
 
-def sse(event: str, data: str) -> bytes:
-    """One server-sent event; `data` is a single line of JSON."""
-    return f"event: {event}\ndata: {data}\n\n".encode()
+def _event(event: str, data: str) -> ServerSentEvent:
+    return ServerSentEvent(data, event=event, sep=_SEP)
 
 
-async def detail_events(
-    request: Request, services: ServicesDep, first: InterviewDetail
-) -> AsyncIterator[bytes]:
-    interview_id = first.interview.id
-    extra = {"interview_id": str(interview_id)}
-    started = time.monotonic()
-    last_sent_at = started
-    detail: InterviewDetail | None = first
-    last_json = ""
-    unavailable = False
-    yield f"retry: {RETRY_MS}\n\n".encode()
-    while True:
-        if detail is not None:
-            body = (await view_with_presence(services, detail)).model_dump_json()
-            if body != last_json:
-                last_json = body
-                last_sent_at = time.monotonic()
-                yield sse("detail", body)
-            if detail.interview.status.ended:
-                yield sse("end", json.dumps({"status": detail.interview.status.value}))
-                log.info("feed finished: interview ended", extra=extra)
-                return
-        now = time.monotonic()
-        if now - started >= MAX_LIFETIME_SECONDS:
-            yield sse("reconnect", json.dumps({"after_ms": RETRY_MS}))
+def _transcript(entries: tuple[FeedEntry, ...] | list[FeedEntry]) -> ServerSentEvent:
+    return _event("transcript", FeedTranscript(entries=list(entries)).model_dump_json())
+
+
+async def feed_events(sub: Subscription, first: Snapshot) -> AsyncIterator[ServerSentEvent]:
+    extra = {"interview_id": str(sub.interview_id)}
+    deadline = asyncio.get_running_loop().time() + MAX_LIFETIME_SECONDS
+    yield ServerSentEvent(retry=RETRY_MS, sep=_SEP)
+    yield _event("detail", first.detail_json)
+    yield _transcript(first.transcript)
+    sent_json, last_id, unavailable = first.detail_json, first.last_id, False
+    snapshot = first
+    while snapshot.phase is not Phase.ended:
+        try:
+            async with asyncio.timeout_at(deadline):
+                snapshot = await sub.next()
+        except TimeoutError:
+            yield _event("reconnect", json.dumps({"after_ms": RETRY_MS}))
             log.info("feed finished: lifetime reached", extra=extra)
             return
-        if now - last_sent_at >= KEEPALIVE_SECONDS:
-            last_sent_at = now
-            yield b": keep-alive\n\n"
-        await asyncio.sleep(POLL_SECONDS)
-        if await request.is_disconnected():
-            log.info("feed finished: client left", extra=extra)
+        if snapshot.phase is Phase.closing:
+            yield _event("reconnect", json.dumps({"after_ms": RETRY_MS}))
+            log.info("feed finished: server stopping", extra=extra)
             return
-        try:
-            detail = await services.store.interview_detail(interview_id)
-        except StoreUnavailable:
-            # Keep the stream; the next poll may succeed. Say so once per outage.
-            if not unavailable:
-                log.warning("feed: store unavailable", extra=extra)
-                yield sse("unavailable", "{}")
+        if snapshot.phase is Phase.unavailable:
+            if not unavailable:  # once per outage; the next poll may succeed
+                yield _event("unavailable", "{}")
             unavailable = True
-            detail = None
             continue
         unavailable = False
-        if detail is None:  # deleted while watched
-            yield sse("end", json.dumps({"status": "deleted"}))
+        if snapshot.phase is Phase.gone:  # deleted while watched
+            yield _event("end", json.dumps({"status": "deleted"}))
             return
+        if snapshot.detail_json != sent_json:
+            sent_json = snapshot.detail_json
+            yield _event("detail", sent_json)
+        new = [e for e in snapshot.transcript if e.id > last_id]
+        if new:
+            last_id = new[-1].id
+            yield _transcript(new)
+    assert snapshot.view is not None
+    yield _event("end", json.dumps({"status": snapshot.view.interview.status.value}))
+    log.info("feed finished: interview ended", extra=extra)
+
+
+class FeedResponse(EventSourceResponse):
+    """Leaves the hub however the response ends: the client going, the lifetime, an error, or
+    before its body generator ever started (whose own cleanup would then never run)."""
+
+    def __init__(self, content: AsyncIterator[ServerSentEvent], *, release: Callable[[], None]):
+        super().__init__(content, ping=KEEPALIVE_SECONDS, sep=_SEP)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+_EVENTS_DOC: dict[str, Any] = {
+    "content": {"text/event-stream": {}},
+    "description": "Server-sent events: `detail` (an InterviewView as JSON) on connect and "
+    'whenever it changes, `transcript` (`{"entries": [...]}`: on connect the stored messages '
+    "so far, the last 500, then only new ones), `end` when the interview has ended, `reconnect` "
+    "at the end of the stream's lifetime, `unavailable` while the store does not answer",
+}
 
 
 @router.get(
     "/{interview_id}/feed",
-    response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {"text/event-stream": {}},
-            "description": "Server-sent events: `detail` (an InterviewView as JSON) whenever "
-            "it changes, `end` when the interview has ended, `reconnect` at the end of the "
-            "stream's lifetime, `unavailable` while the store does not answer",
-        },
-        **error_responses(401, 404, 422, 503),
-    },
+    response_class=EventSourceResponse,
+    responses={200: _EVENTS_DOC, **error_responses(401, 404, 422, 503)},
 )
 async def interview_feed(
-    interview_id: UUID, request: Request, services: ServicesDep, who: Interviewer
-) -> StreamingResponse:
-    """Live interview detail (questions, answers with scores, feedback) as server-sent events."""
-    first = await services.store.interview_detail(interview_id)
-    if first is None:
-        raise ApiError(404, "interview_not_found", "no interview with this id")
+    interview_id: UUID, services: ServicesDep, who: Interviewer
+) -> EventSourceResponse:
+    """Live interview detail (questions, answers with scores, feedback, watchers, steers) and
+    transcript as server-sent events."""
+    hub = services.feeds
+    sub = hub.subscribe(services, interview_id)
+    try:
+        first = await sub.first()
+    except BaseException:
+        hub.unsubscribe(sub)
+        raise
+    if first.phase is not Phase.live and first.phase is not Phase.ended:
+        hub.unsubscribe(sub)
+        if first.phase is Phase.gone:
+            raise ApiError(404, "interview_not_found", "no interview with this id")
+        if first.phase is Phase.closing:
+            raise ApiError(503, "stopping", "the server is stopping; try again")
+        raise StoreUnavailable("the interview could not be read")
     log.info("feed opened", extra={"interview_id": str(interview_id), "principal": who.id})
-    return StreamingResponse(
-        detail_events(request, services, first),
-        media_type="text/event-stream",
-        headers={"X-Accel-Buffering": "no"},
-    )
+    return FeedResponse(feed_events(sub, first), release=lambda: hub.unsubscribe(sub))

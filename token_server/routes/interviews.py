@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID, uuid4
@@ -33,6 +32,7 @@ from token_server.schemas import (
     InterviewView,
     Invite,
     ObserverJoin,
+    ObserverTokenRequest,
     error_responses,
 )
 
@@ -237,9 +237,14 @@ async def get_interview_plan(
     responses=error_responses(401, 404, 410, 422, 429, 503),
 )
 async def observer_token(
-    interview_id: UUID, request: Request, services: ServicesDep, who: Interviewer
+    interview_id: UUID,
+    request: Request,
+    services: ServicesDep,
+    who: Interviewer,
+    body: ObserverTokenRequest | None = None,
 ) -> ObserverJoin:
-    """A hidden, subscribe-only token to watch one interview. Every call is audited."""
+    """A hidden, subscribe-only token to watch one interview, under the name the body gives
+    (`{"name": "Dana"}`; optional, "Observer" without a body). Every call is audited."""
     enforce(services.join_limiter, who.id, "join")
     interview = await services.store.get_interview(interview_id)
     if interview is None:
@@ -252,7 +257,7 @@ async def observer_token(
             details={"status": interview.status.value},
         )
     settings = services.settings
-    identity = f"observer-{secrets.token_hex(6)}"
+    identity = tokens.new_observer_identity()
     ttl = settings.observer_token_ttl_seconds
     token = tokens.observer_token(
         api_key=settings.livekit_api_key,
@@ -260,6 +265,7 @@ async def observer_token(
         room=interview.room_name,
         identity=identity,
         ttl=timedelta(seconds=ttl),
+        name=(body or ObserverTokenRequest()).name,
     )
     services.store.audit(
         "observer_join",
