@@ -17,11 +17,12 @@ from livekit.rtc import EventEmitter
 from agent.agent_voice import AgentVoice
 from agent.instructions import build_instructions
 from agent.interviewer import Interviewer, InterviewState
+from agent.job import _read_plan
 from agent.question_clock import QuestionClock
 from agent.settings import AgentSettings
 from interview.contract import InterviewMetadata
 from interview.planning import FollowUp, PlannedQuestion, QuestionSource, StoredPlan
-from interview.store import InterviewDetail, QuestionOutcome
+from interview.store import InterviewDetail, QuestionOutcome, StoreUnavailable
 from realtime_local.brain import FETCH, RehearsalBrain, ResponseContext
 from realtime_local.scenario import CallTool
 from tests.unit.test_agent_behaviours import FakeClock, _settle
@@ -403,3 +404,34 @@ def test_the_rehearsal_interviewer_calls_the_tool_a_reply_forces() -> None:
 
     assert not isinstance(unforced[0], CallTool)  # it would repeat the question
     assert isinstance(forced[0], CallTool) and forced[0].name == FETCH
+
+
+# ---- the job's read of the plan -------------------------------------------------------------
+
+
+class FlakyPlans:
+    """A store whose plan read fails `outages` times before it answers."""
+
+    def __init__(self, plan: StoredPlan | None, outages: int) -> None:
+        self.plan, self.outages, self.reads = plan, outages, 0
+
+    async def load_plan(self, plan_id: uuid.UUID) -> StoredPlan | None:
+        self.reads += 1
+        if self.reads <= self.outages:
+            raise StoreUnavailable("PostgREST is down")
+        return self.plan if self.plan is not None and self.plan.id == plan_id else None
+
+
+async def test_the_job_reads_the_plan_through_an_outage_and_refuses_another_interviews() -> None:
+    _, ctx, _ = _setup()
+    meta = ctx.userdata.meta
+    plan = _plan(meta.interview_id).model_copy(update={"id": meta.plan_id})
+    theirs = plan.model_copy(update={"interview_id": uuid.uuid4()})
+
+    flaky = FlakyPlans(plan, outages=1)
+    assert await _read_plan(flaky, meta, attempts=2) == plan  # type: ignore[arg-type]
+    assert flaky.reads == 2
+    assert await _read_plan(FlakyPlans(theirs, 0), meta, attempts=1) is None  # type: ignore[arg-type]
+    assert await _read_plan(FlakyPlans(None, 0), meta, attempts=1) is None  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable):
+        await _read_plan(FlakyPlans(plan, outages=5), meta, attempts=1)  # type: ignore[arg-type]
