@@ -61,6 +61,7 @@ class QuestionClock:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         reply_wait_s: float = 3.0,
+        settle_s: float = 1.0,
     ) -> None:
         self.session = session
         self.state = state
@@ -71,6 +72,9 @@ class QuestionClock:
         # How long a reply to the candidate's turn may take to start (server VAD's silence
         # window plus the model's first audio).
         self.reply_wait_s = reply_wait_s
+        # How long both sides must stay quiet to count as a turn boundary: a reply's speech
+        # and its tool calls may leave a moment of quiet between them.
+        self.settle_s = settle_s
         self._started = False
         self._timers: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -210,5 +214,8 @@ class QuestionClock:
                 await self.voice.done_speaking(start_timeout=self.reply_wait_s - since)
             else:
                 await self.voice.wait(lambda quiet: quiet, None)
-            if self.session.user_state != "speaking" and self.voice.quiet:
-                return
+            if self.session.user_state == "speaking":
+                continue
+            if not await self.voice.wait(lambda quiet: not quiet, self.settle_s):
+                if self.session.user_state != "speaking":
+                    return

@@ -230,6 +230,7 @@ def _clock_rig(
         lambda kind, **_: audits.append(kind),
         sleep=clock.sleep,
         reply_wait_s=0.05,
+        settle_s=0.05,
     )
     state.on_asked = qclock.asked
     qclock.start()
@@ -293,6 +294,24 @@ async def test_policy_none_lets_a_model_that_scores_the_answer_carry_on() -> Non
     await agent.fetch_next_question(ctx)  # type: ignore[arg-type]
     session.agent("listening")
     await asyncio.sleep(0.2)
+
+    assert session.replies == [] and audits == []
+
+
+async def test_a_moment_of_quiet_between_a_replys_words_and_its_tool_call_is_no_boundary() -> None:
+    agent, ctx, session, _, qclock, audits = _clock_rig(_q(FollowUp.none), _q())
+    qclock.settle_s = 0.5
+    await agent.fetch_next_question(ctx)  # type: ignore[arg-type]
+    await _reply_spoken(session)
+
+    await _candidate_speaks(session)
+    await _reply_spoken(session)  # "Thank you." ...
+    await asyncio.sleep(0.1)
+    session.agent("thinking")  # ... then its store_answer call runs
+    await _answer(agent, ctx, 1)
+    await agent.fetch_next_question(ctx)  # type: ignore[arg-type]
+    await _reply_spoken(session)
+    await asyncio.sleep(0.8)
 
     assert session.replies == [] and audits == []
 
