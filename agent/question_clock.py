@@ -216,6 +216,6 @@ class QuestionClock:
                 await self.voice.wait(lambda quiet: quiet, None)
             if self.session.user_state == "speaking":
                 continue
-            if not await self.voice.wait(lambda quiet: not quiet, self.settle_s):
-                if self.session.user_state != "speaking":
-                    return
+            settled = not await self.voice.wait(lambda quiet: not quiet, self.settle_s)
+            if settled and self.session.user_state != "speaking":
+                return
