@@ -4,8 +4,9 @@ The conductor owns what the framework leaves to the application: waiting for the
 the greeting, saving both sides of the transcript, and an orderly end (status, session closed,
 room deleted). The rest are small behaviours beside it, each subscribed to the session or room
 events it needs: the time limit (`agent.timekeeper`), check-ins when the candidate stays silent
-(`agent.silence`), the grace window when the candidate drops (`agent.reconnect`) and model
-usage (`agent.usage`).
+(`agent.silence`), the grace window when the candidate drops (`agent.reconnect`), each planned
+question's time limit and follow-up policy (`agent.question_clock`) and model usage
+(`agent.usage`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from livekit.agents.voice.events import (
 from agent import instructions, one_interviewer
 from agent.agent_voice import AgentVoice
 from agent.interviewer import Interviewer, InterviewState
+from agent.question_clock import QuestionClock
 from agent.reconnect import ReconnectGrace
 from agent.settings import AgentSettings
 from agent.silence import SilenceWatch
@@ -82,6 +84,8 @@ class Conductor:
             session, state, settings, self._audit, duration_s=self.duration_s
         )
         self.silence = SilenceWatch(session, state, settings, self.voice, self._audit)
+        self.question_clock = QuestionClock(session, state, settings, self.voice, self._audit)
+        state.on_asked = self.question_clock.asked
         self.grace = ReconnectGrace(
             ctx.room,
             state,
@@ -121,7 +125,7 @@ class Conductor:
         session.on("close", self._on_close)
         session.on("error", self._on_error)
 
-        agent = Interviewer(self.state, instructions.build_instructions(self.meta))
+        agent = Interviewer(self.state, instructions.build_instructions(self.meta, self.state.plan))
         await session.start(
             agent=agent,
             room=self.ctx.room,
@@ -234,6 +238,7 @@ class Conductor:
             reply = instructions.greeting_instructions(self.meta)
         self.timekeeper.start(started_at)
         self.silence.start()
+        self.question_clock.start()
         self._spawn(self._publish_attributes())
         self.session.generate_reply(instructions=reply)
 
@@ -241,7 +246,7 @@ class Conductor:
         """Progress and time for the candidate's page: nothing private (no scores)."""
         attrs = {
             "interview.question": str(len(self.state.asked)),
-            "interview.question_count": str(self.meta.question_count),
+            "interview.question_count": str(self.state.question_count),
             "interview.status": (
                 self.state.end_status.value if self.state.end_status else InterviewStatus.live
             ),
@@ -347,6 +352,7 @@ class Conductor:
     async def _close(self) -> None:
         self.grace.stop()
         self.silence.stop()
+        self.question_clock.stop()
         self.timekeeper.stop()
         await self._usage_writer.aclose()
         status = str(self.state.end_status)

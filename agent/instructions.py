@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from interview.contract import InterviewMetadata, InterviewType, Mode
+from interview.planning import MAX_SUMMARY_CHARS, FollowUp, QuestionPlan
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 
@@ -45,7 +46,29 @@ def language_name(code: str) -> str:
     return _LANGUAGES.get(code.split("-")[0].lower(), code)
 
 
-def build_instructions(meta: InterviewMetadata) -> str:
+def _one_line(text: str) -> str:
+    """A summary as one bounded line of data (a newline could start lines of its own)."""
+    return " ".join(text.split())[:MAX_SUMMARY_CHARS]
+
+
+def background_lines(plan: QuestionPlan | None) -> str:
+    """The plan's short summaries of the role and of the candidate's background: what the
+    interviewer may know. Never the job description or the résumé themselves."""
+    if plan is None:
+        return ""
+    lines = []
+    if role := _one_line(plan.role_summary):
+        lines.append(f'- About the role (from the job description): "{role}"')
+    if candidate := _one_line(plan.candidate_summary):
+        lines.append(f'- About the candidate (from their résumé): "{candidate}"')
+    if lines:
+        lines.append(
+            "- Use these only to put questions in context; do not quote them to the candidate."
+        )
+    return "".join(f"{line}\n" for line in lines)
+
+
+def build_instructions(meta: InterviewMetadata, plan: QuestionPlan | None = None) -> str:
     focus = (
         "Cover these focus areas where the plan allows (pass one as fetch_next_question's "
         "topic): " + "; ".join(meta.focus_areas) + "."
@@ -59,9 +82,10 @@ def build_instructions(meta: InterviewMetadata) -> str:
         candidate_name=meta.candidate_name,
         type=_TYPES[meta.type],
         duration_minutes=meta.duration_minutes,
-        question_count=meta.question_count,
+        question_count=len(plan.questions) if plan is not None else meta.question_count,
         language_name=language_name(meta.language),
         focus_line=focus,
+        background=background_lines(plan),
         mode_rules=load_prompt("practice" if practice else "screening"),
         closing=(
             "give your brief spoken feedback"
@@ -111,4 +135,24 @@ def silence_goodbye_instructions() -> str:
         "The candidate has stayed silent after several check-ins. Say politely that you will "
         "end the interview now because you cannot hear them, and that they can contact the "
         "hiring team. Then stop."
+    )
+
+
+def question_time_up_instructions(more: bool) -> str:
+    """The conductor closed the open question at its time limit (see agent.question_clock)."""
+    return "The time for this question is up; it is closed. " + (
+        "Thank the candidate in one short sentence and ask the next question (fetch it now)."
+        if more
+        else "That was the last planned question: thank the candidate, wrap up and call "
+        "end_interview."
+    )
+
+
+def follow_up_limit_instructions(question_id: int, policy: FollowUp) -> str:
+    """The candidate has answered as far as the question's follow-up policy allows."""
+    allowed = "no follow-up" if policy is FollowUp.none else "only one follow-up"
+    return (
+        f"Question {question_id} allows {allowed} and the candidate has answered: do not ask "
+        f"anything more about it. Call store_answer for question {question_id} now, then "
+        "fetch the next question."
     )

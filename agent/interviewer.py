@@ -21,6 +21,7 @@ from livekit.agents import Agent, RunContext, ToolError, function_tool
 
 from agent.questions import fallback_id, fallback_questions, is_fallback
 from interview.contract import InterviewMetadata
+from interview.planning import FollowUp, PlannedQuestion, StoredPlan
 from interview.question_choice import choose_question
 from interview.store import (
     Answer,
@@ -76,6 +77,12 @@ class InterviewState:
     # After a resume, the question that was open when the previous agent left; the next
     # fetch_next_question hands it out again instead of a new one.
     resumed_open: int | None = None
+    # The interview's confirmed question plan (None: questions are drawn from the bank). With
+    # one, fetch_next_question hands out its questions in order and nothing else.
+    plan: StoredPlan | None = None
+    # Told each time a question is handed out (a new one, or the open one again after a
+    # resume): the conductor's question clock keeps its time limit and follow-up policy.
+    on_asked: Callable[[InterviewState, AskedQuestion], None] | None = None
 
     def __post_init__(self) -> None:
         self.rng.seed(self.meta.interview_id.int)
@@ -106,6 +113,29 @@ class InterviewState:
     @property
     def interview_id(self) -> UUID:
         return self.meta.interview_id
+
+    # ---- the question plan ----------------------------------------------------------------
+
+    @property
+    def question_count(self) -> int:
+        """How many questions the interview has: the plan's, else the dispatch's count."""
+        return len(self.plan.questions) if self.plan is not None else self.meta.question_count
+
+    def planned(self, ordinal: int) -> PlannedQuestion | None:
+        """The plan's entry for an asked question (None: not from the plan)."""
+        asked = self.asked.get(ordinal)
+        if self.plan is None or asked is None or asked.plan_item is None:
+            return None
+        if not 1 <= asked.plan_item <= len(self.plan.questions):
+            return None
+        return self.plan.questions[asked.plan_item - 1]
+
+    def next_plan_item(self) -> int | None:
+        """The 1-based position of the plan's next question (None: the plan is done). A resumed
+        interview continues after the last item a previous agent asked."""
+        assert self.plan is not None
+        done = max((q.plan_item or 0 for q in self.asked.values()), default=0)
+        return done + 1 if done < len(self.plan.questions) else None
 
     def restore(self, detail: InterviewDetail) -> None:
         """Pick up an interview a previous agent started: what was asked and how it ended,
@@ -194,6 +224,90 @@ def _check_question(state: InterviewState, question_id: int) -> AskedQuestion:
     return state.asked[question_id]
 
 
+def _record_asked(state: InterviewState, asked: AskedQuestion) -> None:
+    state.asked[asked.ordinal] = asked
+    state.store.record_question(asked)
+    if state.on_progress:
+        state.on_progress(state)
+    if state.on_asked:
+        state.on_asked(state, asked)
+    log.info(
+        "question asked",
+        extra={
+            "interview_id": str(state.interview_id),
+            "ordinal": asked.ordinal,
+            "of": state.question_count,
+            "plan_item": asked.plan_item,
+        },
+    )
+
+
+_FOLLOW_UP_RULES = {
+    FollowUp.none: (
+        "No follow-up for this question: once the candidate has answered, call store_answer "
+        "and fetch the next question."
+    ),
+    FollowUp.one: "At most one follow-up question, then call store_answer.",
+    FollowUp.open: "Follow up as you judge, as for any question.",
+}
+
+
+def _plan_guidance(planned: PlannedQuestion | None) -> dict[str, Any]:
+    """How a planned question is to be asked. Never its ideal answer: the model only gets the
+    private strong-answer notes, as for a bank question."""
+    if planned is None:
+        return {}
+    guidance: dict[str, Any] = {
+        "how_to_ask": (
+            "verbatim: read the text exactly as written, word for word, with nothing changed "
+            "or added inside it"
+            if planned.verbatim
+            else "in your own words"
+        ),
+        "follow_up": _FOLLOW_UP_RULES[planned.follow_up],
+    }
+    if planned.time_limit_s is not None:
+        guidance["time_limit"] = (
+            f"about {planned.time_limit_s} seconds for the answer; the interview moves on "
+            "when it runs out"
+        )
+    return guidance
+
+
+def _ask_from_plan(state: InterviewState, plan: StoredPlan) -> dict[str, Any]:
+    """Hand out the plan's next question, in the plan's order, or say the plan is done."""
+    item = state.next_plan_item()
+    if item is None:
+        raise ToolError(
+            f"All {len(plan.questions)} questions of the plan have been asked. Wrap up now and "
+            "call end_interview."
+        )
+    planned = plan.questions[item - 1]
+    ordinal = len(state.asked) + 1
+    asked = AskedQuestion(
+        interview_id=state.interview_id,
+        ordinal=ordinal,
+        bank_question_id=planned.bank_question_id,
+        text=planned.text,
+        topic=planned.topic,
+        difficulty=planned.difficulty,
+        asked_at=state.now(),
+        plan_item=item,
+    )
+    _record_asked(state, asked)
+    return {
+        "question_id": ordinal,
+        "text": planned.text,
+        "topic": planned.topic,
+        "difficulty": planned.difficulty,
+        "progress": f"question {item} of {len(plan.questions)}",
+        # The team's ideal answer stands in for the notes of a custom question: private, like
+        # every strong-answer note (the tool's description says they are never spoken).
+        "strong_answer_covers": planned.strong_answer or planned.ideal_answer,
+        **_plan_guidance(planned),
+    }
+
+
 def _check_score(name: str, value: int) -> int:
     if not isinstance(value, int) or not 1 <= value <= 5:
         raise ToolError(f"{name} must be a whole number from 1 to 5, got {value!r}.")
@@ -215,7 +329,9 @@ class Interviewer(Agent):
         difficulty: int | None = None,
     ) -> dict[str, Any]:
         """Get the next interview question. Call this before each new question, then ask the
-        returned text in your own words and wait for the candidate's answer.
+        returned text in your own words (exactly as written when `how_to_ask` says so) and wait
+        for the candidate's answer. Keep to its `follow_up` rule. `strong_answer_covers` is a
+        private note for scoring: never speak it or hint at it.
 
         Args:
             topic: Optional topic wanted next, for example one of the focus areas. Leave empty
@@ -229,19 +345,24 @@ class Interviewer(Agent):
         if state.resumed_open is not None:
             reopened = state.asked[state.resumed_open]
             state.resumed_open = None
+            if state.on_asked:
+                state.on_asked(state, reopened)
             return {
                 "question_id": reopened.ordinal,
                 "text": reopened.text,
                 "topic": reopened.topic,
                 "difficulty": reopened.difficulty,
-                "progress": f"question {reopened.ordinal} of {state.meta.question_count}",
+                "progress": f"question {reopened.ordinal} of {state.question_count}",
                 "note": "This question was open when the connection dropped: ask it again.",
+                **_plan_guidance(state.planned(reopened.ordinal)),
             }
         if state.current is not None:
             raise ToolError(
                 f"Question {state.current} is still open. Call store_answer or skip_question "
                 "for it before fetching the next one."
             )
+        if state.plan is not None:
+            return _ask_from_plan(state, state.plan)
         count = state.meta.question_count
         if len(state.asked) >= count:
             raise ToolError(
@@ -278,14 +399,7 @@ class Interviewer(Agent):
             difficulty=question.difficulty,
             asked_at=state.now(),
         )
-        state.asked[ordinal] = asked
-        state.store.record_question(asked)
-        if state.on_progress:
-            state.on_progress(state)
-        log.info(
-            "question asked",
-            extra={"interview_id": str(state.interview_id), "ordinal": ordinal, "of": count},
-        )
+        _record_asked(state, asked)
         return {
             "question_id": ordinal,
             "text": question.text,
@@ -350,7 +464,7 @@ class Interviewer(Agent):
             state.finish_question(question_id, QuestionOutcome.answered)
         if state.on_progress:
             state.on_progress(state)
-        remaining = state.meta.question_count - len(state.asked)
+        remaining = state.question_count - len(state.asked)
         nxt = (
             "Fetch the next question."
             if remaining > 0

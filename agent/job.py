@@ -1,10 +1,12 @@
-"""One interview job: validate the dispatch, open the store, read the question pool, run.
+"""One interview job: validate the dispatch, open the store, read the question plan (or the
+question pool), run.
 
-A job that cannot run (bad metadata) says why in one log line, marks the interview failed when
-it can tell which interview it was, and ends without raising, so the worker does not retry it
-in a loop. A job that cannot read its interview's stored state ends without writing or joining
-(it may be a live interview to resume: starting it again as new would overwrite it); the token
-server dispatches again until an interviewer is in the room.
+A job that cannot run (bad metadata, or a plan that is not stored) says why in one log line,
+marks the interview failed when it can tell which interview it was, and ends without raising,
+so the worker does not retry it in a loop. A job that cannot read its interview's stored state
+ends without writing or joining (it may be a live interview to resume: starting it again as new
+would overwrite it); the token server dispatches again until an interviewer is in the room. The
+same goes for a plan that cannot be read while the store is out.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from livekit.agents import JobContext
@@ -30,6 +33,7 @@ from interview.contract import (
     decode_metadata,
     interview_id_from_room,
 )
+from interview.planning import StoredPlan
 from interview.store import (
     BankQuestion,
     InterviewDetail,
@@ -42,6 +46,7 @@ from interview.supabase_store import SupabaseStore, open_store
 log = logging.getLogger("agent.job")
 
 StoreFactory = Callable[[AgentSettings, Path], SupabaseStore]
+T = TypeVar("T")
 
 
 async def load_pool(
@@ -143,8 +148,38 @@ async def run_interview(
         log.warning("dispatched for an interview that has ended; not joining", extra=extra)
         ctx.shutdown(reason="interview already ended")
         return
-    pool = await load_pool(store, meta)
-    state = InterviewState(meta=meta, store=store, pool=pool)
+    plan: StoredPlan | None = None
+    if meta.plan_id is not None:
+        try:
+            plan = await _read_plan(store, meta, settings.agent_state_read_attempts)
+        except (StoreUnavailable, TimeoutError):
+            log.error(
+                "could not read the interview's question plan; ending the job without joining",
+                extra={**extra, "interview_id": str(meta.interview_id)},
+            )
+            ctx.shutdown(reason="question plan unreadable")
+            return
+        if plan is None:
+            log.error(
+                "the interview's question plan is not stored; failing the interview",
+                extra={**extra, "interview_id": str(meta.interview_id)},
+            )
+            store.record_status(
+                meta.interview_id,
+                InterviewStatus.failed,
+                at=utcnow(),
+                summary="The interview's question plan is missing.",
+            )
+            store.audit(
+                "plan_missing",
+                interview_id=meta.interview_id,
+                detail={"plan_id": str(meta.plan_id)},
+            )
+            ctx.shutdown(reason="question plan missing")
+            return
+    # With a plan the questions are the plan's (bank ones included): no pool to read.
+    pool = await load_pool(store, meta) if plan is None else []
+    state = InterviewState(meta=meta, store=store, pool=pool, plan=plan)
     resumed_from = None
     if detail is not None and detail.interview.status is InterviewStatus.live:
         state.restore(detail)
@@ -167,18 +202,41 @@ async def _read_detail(
 ) -> InterviewDetail | None:
     """The interview as stored (None: no such row); a live one is being resumed by this job.
     Raises StoreUnavailable/TimeoutError when it stays unreadable for `attempts` tries."""
+    return await _read_retrying(
+        lambda: store.interview_detail(meta.interview_id), meta, attempts, "the interview"
+    )
+
+
+async def _read_plan(store: Store, meta: InterviewMetadata, attempts: int) -> StoredPlan | None:
+    """The interview's confirmed plan (None: not stored, or another interview's). Raises
+    StoreUnavailable/TimeoutError when it stays unreadable for `attempts` tries."""
+    assert meta.plan_id is not None
+    plan_id = meta.plan_id
+    plan = await _read_retrying(lambda: store.load_plan(plan_id), meta, attempts, "the plan")
+    if plan is not None and plan.interview_id != meta.interview_id:
+        log.error(
+            "the dispatched plan belongs to another interview",
+            extra={"interview_id": str(meta.interview_id), "plan_id": str(plan_id)},
+        )
+        return None
+    return plan
+
+
+async def _read_retrying(
+    read: Callable[[], Awaitable[T]], meta: InterviewMetadata, attempts: int, what: str
+) -> T:
     for attempt in range(1, attempts + 1):
         try:
-            return await asyncio.wait_for(store.interview_detail(meta.interview_id), timeout=5)
+            return await asyncio.wait_for(read(), timeout=5)
         except (StoreUnavailable, TimeoutError):
             if attempt == attempts:
                 raise
             log.warning(
-                "could not read the interview; trying again",
-                extra={"interview_id": str(meta.interview_id), "attempt": attempt},
+                "could not read the stored state; trying again",
+                extra={"interview_id": str(meta.interview_id), "attempt": attempt, "what": what},
             )
             await asyncio.sleep(min(0.5 * 2**attempt, 4))
-    return None
+    raise AssertionError("attempts must be at least 1")
 
 
 async def entrypoint(ctx: JobContext) -> None:

@@ -81,6 +81,8 @@ class AgentSettings(ServiceSettings):
     goodbye_timeout_s: float = Field(default=15, gt=0)
     # Overrides the planned duration (tests use seconds-long interviews).
     duration_override_s: float | None = None
+    # Replaces the time limit of every planned question that has one (tests use seconds).
+    question_time_limit_override_s: float | None = Field(default=None, gt=0)
 
     # ---- store -----------------------------------------------------------------------------
     outbox_dir: Path = Path(".local/outbox")

@@ -12,7 +12,9 @@ arguments from the JSON schema the client declared, so renamed or added argument
 rubric, say) still get sensible values. Rubric scores (`clarity`, `relevance`, `depth`,
 `accuracy`) come from the evaluator's scorer (realtime_local.evaluator) applied to what the
 candidate said since the question, against the question and its strong-answer notes, so a
-better answer gets better scores. Without those tools it asks built-in questions.
+better answer gets better scores. A response that forces a tool (`tool_choice` naming a
+function, as the agent's question clock sends when a question's time runs out) calls that tool.
+Without those tools it asks built-in questions.
 """
 
 from __future__ import annotations
@@ -60,6 +62,15 @@ class ResponseContext:
         if self.tool_choice == "none":
             return None
         return next((t for t in self.tools if t.get("name") == name), None)
+
+    @property
+    def forced_tool(self) -> str | None:
+        """The function the response must call (`{"type": "function", "name": ...}`), if any."""
+        choice = self.tool_choice
+        if not isinstance(choice, Mapping) or choice.get("type") != "function":
+            return None
+        name = choice.get("name")
+        return str(name) if name and self.tool(str(name)) is not None else None
 
     def text_of(self, item: Mapping[str, Any]) -> str:
         """The words of a message item, with user audio replaced by its transcript."""
@@ -370,6 +381,8 @@ class RehearsalBrain:
             )
         if last_call == END or (state.ended and last_call is None):
             return [Say("That is the end of this rehearsal. Thank you for practising.")]
+        if ctx.forced_tool is not None:
+            return [self._call(ctx, state, ctx.forced_tool)]
         if last_call == FETCH:
             if state.fetch_exhausted:
                 return self._next_question(ctx, state)
