@@ -144,6 +144,8 @@ export function CreateForm({
   const [plannerDown, setPlannerDown] = useState<string | null>(null);
   const [planError, setPlanError] = useState<string | null>(null);
   const [elapsed, setElapsed] = useState(0);
+  // With a plan on the page the form folds into one line, so the plan is what the team sees.
+  const [formOpen, setFormOpen] = useState(false);
   const abort = useRef<AbortController | null>(null);
 
   const twoSteps = !!(jd.trim() || resume || custom.length);
@@ -193,6 +195,7 @@ export function CreateForm({
     const message = Object.keys(fields).length ? "Check the highlighted fields." : e2.message;
     if (where === "plan") {
       setPlanError(onForm.length ? "Check the highlighted fields in the form above." : message);
+      if (onForm.length) setFormOpen(true);
     } else {
       setFormError(message);
     }
@@ -213,6 +216,7 @@ export function CreateForm({
       );
       setPlanned({ plan: editable(d.plan), documents: d.documents, drafted_by: d.drafted_by, warnings: d.warnings });
       setPlanError(null);
+      setFormOpen(false);
       window.setTimeout(() => document.getElementById("plan-title")?.focus(), 0);
     } catch (err) {
       if (err instanceof ApiError && err.status === 503 && err.code === "planner_unavailable") {
@@ -240,6 +244,7 @@ export function CreateForm({
     });
     setPlannerDown(null);
     setPlanError(null);
+    setFormOpen(false);
     window.setTimeout(() => document.getElementById("plan-title")?.focus(), 0);
   };
 
@@ -268,7 +273,9 @@ export function CreateForm({
     setPlanError(null);
     if (Object.keys(found).length) {
       setPlanError("Check the highlighted fields in the form above.");
-      return focusFirst(found);
+      setFormOpen(true);
+      window.setTimeout(() => focusFirst(found), 0);
+      return;
     }
     const plan = planOf(planned.plan);
     setBusy("creating");
@@ -333,9 +340,29 @@ export function CreateForm({
   const locked = busy !== null;
 
   return (
-    <section className="card" aria-labelledby="create-title">
+    <section className={planned ? "card span-all create-planned" : "card"} aria-labelledby="create-title">
       <h2 id="create-title">New interview</h2>
-      <form onSubmit={submit} noValidate className="grid-form">
+      {planned && (
+        <div className="plan-settings" data-testid="plan-settings">
+          <p>
+            <strong>{draft.candidate_name.trim()}</strong> · {draft.role.trim()} · {draft.level} · {draft.type} ·{" "}
+            {draft.mode} · {draft.duration_minutes} minutes · {draft.question_count} questions
+          </p>
+          <p className="muted small">
+            {[
+              jd.trim() && "job description",
+              resume && `résumé (${resume.name})`,
+              custom.length && `${custom.length} ${custom.length === 1 ? "question" : "questions"} of your own`,
+            ]
+              .filter(Boolean)
+              .join(" · ")}
+          </p>
+          <button type="button" aria-expanded={formOpen} aria-controls="create-form" onClick={() => setFormOpen((o) => !o)}>
+            {formOpen ? "Hide the details" : "Change the details"}
+          </button>
+        </div>
+      )}
+      <form id="create-form" onSubmit={submit} noValidate className="grid-form" hidden={!!planned && !formOpen}>
         {field("candidate_name", "Candidate name", <input type="text" autoComplete="off" {...aria("candidate_name")} />)}
         {field("role", "Role", <input type="text" placeholder="Backend engineer" {...aria("role")} />)}
         {field(

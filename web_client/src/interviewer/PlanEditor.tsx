@@ -251,9 +251,9 @@ export function PlanEditor({
                   </div>
                 </div>
               ) : (
-                <p className="plan-text" data-testid="plan-text">
+                <p className="plan-text">
                   <span className="visually-hidden">Question {i + 1}: </span>
-                  {q.text}
+                  <span data-testid="plan-text">{q.text}</span>
                 </p>
               )}
               {q.rationale && <p className="hint plan-why">Why: {q.rationale}</p>}
@@ -347,7 +347,7 @@ export function PlanEditor({
           {busy ? "Creating…" : "Confirm and create invite"}
         </button>
         <button type="button" className="secondary" disabled={busy} onClick={onBack}>
-          Back to the form
+          Discard the plan
         </button>
         {(editing || adding) && <p className="hint">Save or cancel the open question first.</p>}
         {items.length === 0 && !adding && <p className="hint">Add at least one question.</p>}
