@@ -32,14 +32,10 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-import openai
-import pydantic
 from openai import AsyncOpenAI
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity import RetryCallState
 
 from interview.evaluation import (
     SYSTEM_PROMPT,
@@ -56,85 +52,37 @@ from interview.store import (
     Store,
     StoreUnavailable,
 )
+from interview.textmodel import (
+    ModelFailure,
+    StructuredAnswer,
+    backoff,
+    failure_code,
+    parse_structured,
+    text_client,
+)
 
 log = logging.getLogger("interview.evaluator")
 
 MAX_TRANSCRIPT_MESSAGES = 5_000
 
 
-class ModelFailure(Exception):
-    """One model call that gave no usable evaluation; `code` is stored and audited."""
-
-    def __init__(self, code: str, *, input_tokens: int = 0, output_tokens: int = 0) -> None:
-        super().__init__(code)
-        self.code = code
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
-
-
 class LostClaim(Exception):
     """The lease ran out and another runner took the interview over."""
 
 
-@dataclass(frozen=True)
-class ModelAnswer:
-    out: EvaluationOut
-    input_tokens: int
-    cached_tokens: int
-    output_tokens: int
-
-
-def _usage(completion: Any) -> tuple[int, int, int]:
-    usage = getattr(completion, "usage", None)
-    if usage is None:
-        return 0, 0, 0
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
-    return int(usage.prompt_tokens or 0), cached, int(usage.completion_tokens or 0)
+ModelAnswer = StructuredAnswer[EvaluationOut]
 
 
 async def ask_model(client: AsyncOpenAI, model: str, given: EvaluationInput) -> ModelAnswer:
     """One Chat Completions call with structured outputs; raises `ModelFailure`."""
-    try:
-        completion = await client.chat.completions.parse(
-            model=model,
-            messages=[
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": given.model_dump_json()},
-            ],
-            response_format=EvaluationOut,
-        )
-    except openai.APITimeoutError:
-        raise ModelFailure("timeout") from None
-    except openai.APIConnectionError:
-        raise ModelFailure("connection") from None
-    except openai.APIStatusError as exc:
-        raise ModelFailure(f"http_{exc.status_code}") from None
-    except openai.LengthFinishReasonError:
-        raise ModelFailure("length") from None
-    except openai.ContentFilterFinishReasonError:
-        raise ModelFailure("content_filter") from None
-    except (pydantic.ValidationError, ValueError):
-        raise ModelFailure("invalid_output") from None
-    prompt, cached, completion_tokens = _usage(completion)
-    message = completion.choices[0].message if completion.choices else None
-    if message is None:
-        raise ModelFailure("empty", input_tokens=prompt, output_tokens=completion_tokens)
-    if message.refusal:
-        raise ModelFailure("refusal", input_tokens=prompt, output_tokens=completion_tokens)
-    if message.parsed is None:
-        raise ModelFailure("empty", input_tokens=prompt, output_tokens=completion_tokens)
-    return ModelAnswer(message.parsed, prompt, cached, completion_tokens)
+    return await parse_structured(
+        client, model, SYSTEM_PROMPT, given.model_dump_json(), EvaluationOut
+    )
 
 
 def build_client(settings: EvaluatorSettings) -> AsyncOpenAI:
     """The client the runner calls; its own retries are off (the runner's are counted)."""
-    return AsyncOpenAI(
-        api_key=settings.openai_api_key.get_secret_value() or "unset",
-        base_url=settings.openai_base_url or None,
-        timeout=settings.evaluator_timeout_s,
-        max_retries=0,
-    )
+    return text_client(settings, timeout_s=settings.evaluator_timeout_s)
 
 
 def runner_id() -> str:
@@ -310,8 +258,7 @@ class EvaluationRunner:
         s = self.settings
 
         def retried(state: RetryCallState) -> None:
-            failure = state.outcome.exception() if state.outcome else None
-            code = failure.code if isinstance(failure, ModelFailure) else "error"
+            code = failure_code(state)
             wait_s = state.next_action.sleep if state.next_action else 0.0
             self.store.audit(
                 "evaluation_retried",
@@ -324,16 +271,11 @@ class EvaluationRunner:
                 extra={"interview_id": str(iid), "attempt": totals.attempts, "code": code},
             )
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(s.evaluator_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=s.evaluator_retry_base_s,
-                max=s.evaluator_retry_cap_s,
-                jitter=s.evaluator_retry_base_s,
-            ),
-            retry=retry_if_exception_type(ModelFailure),
+        retrying = backoff(
+            attempts=s.evaluator_attempts,
+            base_s=s.evaluator_retry_base_s,
+            cap_s=s.evaluator_retry_cap_s,
             before_sleep=retried,
-            reraise=True,
         )
         async for attempt in retrying:
             with attempt:

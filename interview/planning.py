@@ -130,3 +130,16 @@ class InterviewDocuments(BaseModel):
     ] = ""
     resume_filename: Annotated[str, StringConstraints(max_length=200)] | None = None
     resume_pages: int | None = Field(default=None, ge=0, le=MAX_RESUME_PAGES)
+
+
+class PlanDraft(BaseModel):
+    """What the draft endpoint answers: the plan to edit, the documents it was drafted from
+    (to post back with the interview), who drafted it and what the team should know."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plan: QuestionPlan
+    documents: InterviewDocuments
+    # "model" (the text model) or "offline" (the local rehearsal server's deterministic planner).
+    drafted_by: Annotated[str, StringConstraints(pattern=r"^(model|offline)$")]
+    warnings: list[str] = Field(default_factory=list, max_length=20)

@@ -150,3 +150,36 @@ def choose_question(
             ]
             return min(keyed, key=lambda k: k[:5])[5]
     return None
+
+
+def bank_pool(
+    questions: Sequence[BankQuestion],
+    *,
+    role: str | None,
+    level: Level,
+    type: InterviewType,
+    limit: int,
+) -> list[BankQuestion]:
+    """The bank questions a plan may draw from (the planner's candidates): the interview's type
+    (both for mixed), its level or a neighbouring one; the role's own first, then the closest
+    level, the bank's order otherwise (deterministic: the planner's input is reproducible)."""
+    kinds = (
+        {InterviewType.technical, InterviewType.behavioral}
+        if type is InterviewType.mixed
+        else {type}
+    )
+    want = _LEVEL_RANK[level]
+    pool = [
+        q
+        for q in questions
+        if q.type in kinds and abs(_LEVEL_RANK[q.level] - want) <= MAX_LEVEL_DISTANCE
+    ]
+    pool.sort(
+        key=lambda q: (
+            0 if role is not None and q.role == role else 1,
+            abs(_LEVEL_RANK[q.level] - want),
+            q.topic,
+            q.text,
+        )
+    )
+    return pool[:limit]

@@ -317,6 +317,13 @@ class Store(Protocol):
         """Question-bank entries by id (active or not: an asked question may since be retired)."""
         ...
 
+    async def bank_candidates(
+        self, *, role: str, level: Level, type: InterviewType, limit: int
+    ) -> list[BankQuestion]:
+        """Active bank questions a plan for this role, level and type may draw from (the
+        role's and the general ones; `question_choice.bank_pool`), at most `limit`."""
+        ...
+
     async def get_evaluation(self, interview_id: UUID) -> Evaluation | None: ...
 
     async def list_steers(self, interview_id: UUID) -> list[Steer]:

@@ -36,7 +36,7 @@ from interview.cache import StaleCache
 from interview.contract import InterviewType, Level
 from interview.outbox import Outbox
 from interview.planning import StoredPlan
-from interview.question_choice import GENERAL_ROLE, choose_question, match_role
+from interview.question_choice import GENERAL_ROLE, bank_pool, choose_question, match_role
 from interview.review import NewReviewEvent, ReviewEvent
 from interview.settings import ServiceSettings
 from interview.steering import Steer, SteerUpdate
@@ -575,6 +575,13 @@ class SupabaseStore:
             difficulty=difficulty,
             rng=self._rng,
         )
+
+    async def bank_candidates(
+        self, *, role: str, level: Level, type: InterviewType, limit: int
+    ) -> list[BankQuestion]:
+        matched = match_role(role, await self._bank_roles())
+        questions = await self._bank_questions(matched)
+        return bank_pool(questions, role=matched, level=level, type=type, limit=limit)
 
     async def _bank_roles(self) -> frozenset[str]:
         async def load() -> frozenset[str]:

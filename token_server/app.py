@@ -18,7 +18,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from livekit import api
 
 from interview.evaluator import EvaluationRunner, build_client
+from interview.planner import Planner
 from interview.store import Store
+from interview.textmodel import text_client
 from token_server.auth import ApiKeyAuthenticator, Authenticator
 from token_server.deps import Services
 from token_server.errors import install_error_handlers
@@ -30,6 +32,7 @@ from token_server.routes import (
     health,
     interviews,
     join,
+    plan_draft,
     report,
     review,
     web,
@@ -57,6 +60,19 @@ def build_livekit(settings: Settings) -> api.LiveKitAPI:
         settings.livekit_api_key,
         settings.livekit_api_secret.get_secret_value(),
         timeout=aiohttp.ClientTimeout(total=settings.livekit_timeout_seconds),
+    )
+
+
+def build_planner(settings: Settings) -> Planner:
+    """The plan drafter on the configured text model; "offline" against the local rehearsal
+    server (REHEARSAL_MODEL, which `make dev` sets with the local server's base URL)."""
+    return Planner(
+        client=text_client(settings, timeout_s=settings.planner_timeout_s),
+        model=settings.planner_model_name,
+        attempts=settings.planner_attempts,
+        retry_base_s=settings.planner_retry_base_s,
+        retry_cap_s=max(settings.planner_retry_base_s, 8 * settings.planner_retry_base_s),
+        offline=settings.rehearsal_model,
     )
 
 
@@ -99,6 +115,11 @@ def create_app(
             review_limiter=RateLimiter(
                 rate_per_minute=settings.review_rate_per_minute, burst=settings.review_burst
             ),
+            planner=build_planner(settings),
+            plan_limiter=RateLimiter(
+                rate_per_minute=settings.plan_draft_rate_per_minute,
+                burst=settings.plan_draft_burst,
+            ),
         )
         if not settings.api_keys():
             log.warning("no INTERVIEWER_API_KEYS set: interviewer endpoints refuse everyone")
@@ -116,6 +137,7 @@ def create_app(
                 await runner.aclose()
                 await runner.client.close()
             app.state.services = None
+            await services.planner.client.close()
             # Before the LiveKit client closes: the arrival tasks use it.
             await services.arrivals.aclose()
             if own_livekit:
@@ -133,6 +155,8 @@ def create_app(
     app.state.services = None
     install_error_handlers(app)
     app.include_router(health.router)
+    # Before interviews: /api/interviews/plan-draft is not an interview id.
+    app.include_router(plan_draft.router)
     app.include_router(interviews.router)
     app.include_router(report.router)
     app.include_router(review.router)
@@ -144,7 +168,11 @@ def create_app(
     app.include_router(web.router)
 
     app.add_middleware(NoStoreMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        per_path={plan_draft.PATH: settings.plan_draft_max_body_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from livekit import api
 
+from interview.planner import Planner
 from interview.store import Store
 from token_server.arrival import Arrivals
 from token_server.auth import Authenticator, Principal
@@ -31,6 +32,9 @@ class Services:
     create_limiter: RateLimiter
     join_limiter: RateLimiter
     review_limiter: RateLimiter
+    # Drafting plans with the text model (POST /api/interviews/plan-draft) and its own limit.
+    planner: Planner
+    plan_limiter: RateLimiter
     # Webhook events that re-dispatched an agent into a live interview, per interview (this
     # process's count; the audit log keeps the durable record).
     redispatches: dict[UUID, set[str]] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,24 +38,29 @@ class NoStoreMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over `max_bytes` with 413, by Content-Length or while streaming."""
+    """Refuse bodies over `max_bytes` with 413, by Content-Length or while streaming; a path in
+    `per_path` (an upload) has its own bound."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.per_path.get(scope["path"], self.default_max)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared < 0 or declared > self.max_bytes:
-                    await self._refuse(send)
+                if declared < 0 or declared > max_bytes:
+                    await self._refuse(send, max_bytes)
                     return
         seen = 0
 
@@ -63,16 +69,16 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     # An HTTPException, so FastAPI's body parsing passes it on as it is.
-                    raise HTTPException(413, f"the request body is over {self.max_bytes} bytes")
+                    raise HTTPException(413, f"the request body is over {max_bytes} bytes")
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
-            error_body("body_too_large", f"the request body is over {self.max_bytes} bytes")
+            error_body("body_too_large", f"the request body is over {max_bytes} bytes")
         ).encode()
         await send(
             {

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from interview.planning import MAX_RESUME_BYTES
 from interview.settings import EvaluatorSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,21 @@ class Settings(EvaluatorSettings):
     # Largest request body accepted (webhooks included).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
 
+    # Drafting a plan from the job description and the résumé (POST /api/interviews/plan-draft):
+    # the text model (empty: EVALUATOR_MODEL), the bound on one call, the calls before giving
+    # up (503 planner_unavailable) and the first wait between them (doubling, with jitter).
+    planner_model: str = Field(default="", max_length=100)
+    planner_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    planner_attempts: int = Field(default=3, ge=1, le=10)
+    planner_retry_base_s: float = Field(default=0.5, gt=0, le=60)
+    # Drafts per interviewer key (each is a model call), and the largest draft request (a
+    # résumé upload of up to 2 MiB with the form's other fields).
+    plan_draft_rate_per_minute: float = Field(default=10, gt=0)
+    plan_draft_burst: int = Field(default=5, ge=1)
+    plan_draft_max_body_bytes: int = Field(
+        default=MAX_RESUME_BYTES + 256 * 1024, ge=64 * 1024, le=20 * 1024 * 1024
+    )
+
     # Where the store keeps its outbox (queued writes survive a restart); default .local/outbox.
     outbox_dir: Path | None = None
 
@@ -85,6 +101,10 @@ class Settings(EvaluatorSettings):
                     "in production"
                 )
         return self
+
+    @property
+    def planner_model_name(self) -> str:
+        return self.planner_model or self.evaluator_model
 
     def api_keys(self) -> list[str]:
         raw = self.interviewer_api_keys.get_secret_value()
