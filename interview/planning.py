@@ -20,7 +20,14 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_JOB_DESCRIPTION_CHARS = 20_000
 MAX_RESUME_BYTES = 2 * 1024 * 1024
@@ -74,7 +81,8 @@ class PlannedQuestion(BaseModel):
 
     text: QuestionText
     source: QuestionSource
-    bank_question_id: UUID | None = None
+    # Checked even when left out, so a bank question without it is refused naming this field.
+    bank_question_id: UUID | None = Field(default=None, validate_default=True)
     topic: Topic = "general"
     difficulty: int = Field(default=3, ge=1, le=5)
     verbatim: bool = False
@@ -89,11 +97,13 @@ class PlannedQuestion(BaseModel):
         None
     )
 
-    @model_validator(mode="after")
-    def _bank_id_for_bank_questions(self) -> PlannedQuestion:
-        if (self.source is QuestionSource.bank) != (self.bank_question_id is not None):
+    @field_validator("bank_question_id")
+    @classmethod
+    def _bank_id_for_bank_questions(cls, value: UUID | None, info: ValidationInfo) -> UUID | None:
+        source = info.data.get("source")  # absent when `source` itself was invalid
+        if source is not None and (source is QuestionSource.bank) != (value is not None):
             raise ValueError("bank_question_id is set exactly for questions from the bank")
-        return self
+        return value
 
 
 class QuestionPlan(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from interview.contract import InterviewPlan
-from interview.planning import StoredPlan
+from interview.planning import InterviewDocuments, StoredPlan
 from interview.review import NewReviewEvent, ReviewEvent
 from interview.steering import Steer
 from interview.store import (
@@ -73,7 +73,7 @@ _AUDIT_NAMESPACE = uuid.UUID("6f1c1e84-52b9-4d0e-9d55-4c1f1a2b7e31")
 INTERVIEW_COLUMNS = (
     "id,org_id,owner_id,candidate_name,role,level,type,mode,status,duration_minutes,"
     "question_count,language,focus_areas,room_name,created_at,started_at,ended_at,summary,"
-    "input_tokens,output_tokens,input_audio_tokens,output_audio_tokens,cost_usd"
+    "input_tokens,output_tokens,input_audio_tokens,output_audio_tokens,cost_usd,plan_id"
 )
 QUESTION_COLUMNS = (
     "interview_id,ordinal,bank_question_id,text,topic,difficulty,asked_at,ended_at,outcome,"
@@ -155,6 +155,7 @@ def interview_from_row(row: Row) -> Interview:
             output_audio_tokens=row.get("output_audio_tokens") or 0,
             cost_usd=float(row.get("cost_usd") or 0),
         ),
+        plan_id=row.get("plan_id"),
     )
 
 
@@ -434,3 +435,7 @@ def plan_row(plan: StoredPlan) -> Row:
 
 def plan_from_row(row: Row) -> StoredPlan:
     return StoredPlan.model_validate(row)
+
+
+def documents_row(interview_id: UUID, documents: InterviewDocuments) -> Row:
+    return {"interview_id": str(interview_id), **documents.model_dump(mode="json")}

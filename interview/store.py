@@ -20,7 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from interview.contract import InterviewPlan, InterviewType, Level
-from interview.planning import StoredPlan
+from interview.planning import InterviewDocuments, StoredPlan
 from interview.review import Decision, NewReviewEvent, ReviewEvent
 from interview.steering import Steer, SteerUpdate
 
@@ -104,6 +104,8 @@ class Interview(_Row):
     org_id: UUID | None = None
     owner_id: UUID | None = None
     usage: Usage = Field(default_factory=Usage)
+    # Its confirmed question plan (`question_plans.id`); None: questions drawn from the bank.
+    plan_id: UUID | None = None
 
 
 class ListedInterview(Interview):
@@ -335,7 +337,17 @@ class Store(Protocol):
         ...
 
     # ---- synchronous writes the caller needs confirmed before it goes on -----------------
-    async def create_interview(self, new: NewInterview) -> Interview: ...
+    async def create_interview(
+        self,
+        new: NewInterview,
+        *,
+        plan: StoredPlan | None = None,
+        documents: InterviewDocuments | None = None,
+    ) -> Interview:
+        """Insert the interview and return it; a retry with the same id returns the first row.
+        With `plan` (its `interview_id` is `new.id`), the interview, the plan and `documents`
+        are stored together or not at all, and the interview's `plan_id` is the plan's id."""
+        ...
 
     async def add_review_event(self, event: NewReviewEvent) -> ReviewEvent:
         """Append a reviewer change and return it as stored; a retry with the same `event_id`

@@ -35,7 +35,7 @@ from interview import rows
 from interview.cache import StaleCache
 from interview.contract import InterviewType, Level
 from interview.outbox import Outbox
-from interview.planning import StoredPlan
+from interview.planning import InterviewDocuments, StoredPlan
 from interview.question_choice import GENERAL_ROLE, bank_pool, choose_question, match_role
 from interview.review import NewReviewEvent, ReviewEvent
 from interview.settings import ServiceSettings
@@ -632,19 +632,36 @@ class SupabaseStore:
         """Insert a row keyed by `on_conflict` unless it is there, and return what was inserted
         (empty when a retry found the first row). Transient failures are `StoreUnavailable`,
         refusals `StoreRejected`; neither log line carries the row."""
+        return await self._write_once(
+            op,
+            lambda c: (
+                c.table(table)
+                .upsert(
+                    row,
+                    on_conflict=on_conflict,
+                    ignore_duplicates=True,
+                    returning=ReturnMethod.representation,
+                )
+                .execute()
+            ),
+            refused,
+            interview_id,
+        )
+
+    async def _write_once(
+        self,
+        op: str,
+        call: Callable[[AsyncClient], Awaitable[APIResponse]],
+        refused: str,
+        interview_id: UUID,
+    ) -> list[dict[str, Any]]:
+        """Run an idempotent confirmed write and return the rows it answered. Transient
+        failures are `StoreUnavailable`, refusals `StoreRejected`; neither log line carries the
+        rows."""
         client = self._require_client()
         try:
             async with asyncio.timeout(self._write_timeout):
-                response = (
-                    await client.table(table)
-                    .upsert(
-                        row,
-                        on_conflict=on_conflict,
-                        ignore_duplicates=True,
-                        returning=ReturnMethod.representation,
-                    )
-                    .execute()
-                )
+                response = await call(client)
         except Exception as exc:
             failure = classify(exc)
             if failure.transient:
@@ -664,10 +681,36 @@ class SupabaseStore:
                 },
             )
             raise StoreRejected(failure.message, code=failure.code) from exc
-        return [r for r in response.data if isinstance(r, dict)]
+        data = response.data
+        return [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict)]
 
-    async def create_interview(self, new: NewInterview) -> Interview:
-        """Insert the interview and return it; a retry with the same id returns the first row."""
+    async def create_interview(
+        self,
+        new: NewInterview,
+        *,
+        plan: StoredPlan | None = None,
+        documents: InterviewDocuments | None = None,
+    ) -> Interview:
+        """Insert the interview and return it; a retry with the same id returns the first row.
+        With a plan, one SQL function (`create_planned_interview`) writes the interview, the
+        plan and the documents in one transaction."""
+        if plan is not None:
+            if plan.interview_id != new.id:
+                raise ValueError("the plan belongs to another interview")
+            params = {
+                "p_interview": rows.new_interview_row(new),
+                "p_plan": rows.plan_row(plan),
+                "p_documents": rows.documents_row(new.id, documents) if documents else None,
+            }
+            stored = await self._write_once(
+                "create_interview",
+                lambda c: c.rpc("create_planned_interview", params).execute(),
+                "an interview with its plan",
+                new.id,
+            )
+            if not stored:
+                raise StoreUnavailable("create_interview: the function returned no interview")
+            return rows.interview_from_row(stored[0])
         created = await self._insert_once(
             "create_interview",
             Table.interviews,

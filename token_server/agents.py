@@ -39,7 +39,7 @@ async def dispatch_agent(services: Services, interview: Interview) -> api.AgentD
         api.CreateAgentDispatchRequest(
             agent_name=services.settings.agent_name,
             room=interview.room_name,
-            metadata=dispatch_metadata(interview.id, interview.plan),
+            metadata=dispatch_metadata(interview.id, interview.plan, plan_id=interview.plan_id),
         )
     )
 

@@ -1,13 +1,22 @@
-"""Request and response bodies of the API. The create body is the shared `InterviewPlan`."""
+"""Request and response bodies of the API. The create body is the shared `InterviewPlan`, with
+an optional confirmed question plan (`CreateInterview`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
-from interview.contract import Mode
+from interview.contract import InterviewPlan, Mode
+from interview.planning import InterviewDocuments, QuestionPlan, StoredPlan
 from interview.review import Decision
 from interview.store import Interview, InterviewDetail
 
@@ -182,3 +191,57 @@ class CandidateFeedback(_Out):
     by_question: list[QuestionFeedback] = Field(
         description="Feedback given per question, in question order"
     )
+
+
+# ---- interviews created from a confirmed question plan (issue 14) ---------------------------
+
+DraftedBy = Literal["model", "offline", "manual"]
+
+
+class CreateInterview(InterviewPlan):
+    """The create body: the interview's settings and, optionally, the plan the hiring team
+    confirmed with the documents it was drafted from."""
+
+    question_plan: QuestionPlan | None = Field(
+        default=None,
+        description="The confirmed question plan, asked in order. With it, `question_count` "
+        "is the plan's length (whatever the body says), and the interview, the plan and the "
+        "documents are stored together or not at all",
+    )
+    documents: InterviewDocuments | None = Field(
+        default=None,
+        description="The job description and the résumé's text the plan was drafted from "
+        "(personal data: stored for the service role only, never returned, logged or sent "
+        "into the room); only with `question_plan`",
+    )
+    drafted_by: DraftedBy = Field(
+        default="manual",
+        description="Who drafted the plan: the text model, the offline planner, or the team",
+    )
+
+    @field_validator("documents")
+    @classmethod
+    def _documents_with_a_plan(
+        cls, value: InterviewDocuments | None, info: ValidationInfo
+    ) -> InterviewDocuments | None:
+        # An invalid plan is reported on its own; only a plan left out makes documents wrong.
+        if (
+            value is not None
+            and "question_plan" in info.data
+            and info.data["question_plan"] is None
+        ):
+            raise ValueError("documents are stored with a question_plan only")
+        return value
+
+    def settings(self) -> InterviewPlan:
+        """The interview's settings, `question_count` taken from the plan when there is one."""
+        values = self.model_dump(exclude={"question_plan", "documents", "drafted_by"})
+        if self.question_plan is not None:
+            values["question_count"] = len(self.question_plan.questions)
+        return InterviewPlan.model_validate(values)
+
+
+class InterviewPlanView(StoredPlan):
+    """An interview's stored plan as the hiring team sees it: hidden ideal answers included."""
+
+    drafted_by: DraftedBy = "manual"

@@ -16,7 +16,8 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Query, Request
 from livekit import api
 
-from interview.contract import InterviewPlan, MetadataError, dispatch_metadata
+from interview.contract import MetadataError, dispatch_metadata
+from interview.planning import StoredPlan
 from interview.store import DecisionFilter, InterviewStatus, NewInterview
 from token_server import tokens
 from token_server.agents import LIVEKIT_ERRORS, ensure_room
@@ -25,7 +26,9 @@ from token_server.errors import ApiError
 from token_server.presence import items_with_presence, view_with_presence
 from token_server.schemas import (
     CreatedInterview,
+    CreateInterview,
     InterviewPage,
+    InterviewPlanView,
     InterviewView,
     Invite,
     ObserverJoin,
@@ -54,17 +57,34 @@ def _invite_url(request: Request, base: str, secret: str) -> str:
     ),
 )
 async def create_interview(
-    plan: InterviewPlan, request: Request, services: ServicesDep, who: Interviewer
+    body: CreateInterview, request: Request, services: ServicesDep, who: Interviewer
 ) -> CreatedInterview:
     """Create an interview: its row, its room and the candidate invite. The interviewer is
-    dispatched when the candidate joins."""
+    dispatched when the candidate joins.
+
+    With `question_plan` (the plan the team confirmed), `question_count` becomes the plan's
+    length, and the interview, its plan and its `documents` are stored together or not at all;
+    the interviewer then asks the plan's questions in order."""
     enforce(services.create_limiter, who.id, "create")
     settings = services.settings
     interview_id = uuid4()
     room = tokens.room_name(interview_id)
     identity = tokens.candidate_identity(interview_id)
+    plan = body.settings()
+    stored_plan = (
+        StoredPlan(
+            **body.question_plan.model_dump(),
+            id=uuid4(),
+            interview_id=interview_id,
+            drafted_by=body.drafted_by,
+        )
+        if body.question_plan is not None
+        else None
+    )
+    plan_id = stored_plan.id if stored_plan is not None else None
     try:
-        dispatch_metadata(interview_id, plan)  # refuse a plan too large before writing
+        # Refuse a plan too large before writing.
+        dispatch_metadata(interview_id, plan, plan_id=plan_id)
     except MetadataError as exc:
         raise ApiError(
             413, "metadata_too_large", f"the interview plan is too large to dispatch: {exc}"
@@ -74,7 +94,9 @@ async def create_interview(
     interview = await services.store.create_interview(
         NewInterview(
             id=interview_id, plan=plan, room_name=room, invite_hash=tokens.invite_hash(secret)
-        )
+        ),
+        plan=stored_plan,
+        documents=body.documents if stored_plan is not None else None,
     )
     extra = {"interview_id": str(interview_id), "room": room, "principal": who.id}
     try:
@@ -90,13 +112,22 @@ async def create_interview(
             details={"interview_id": str(interview_id), "status": InterviewStatus.failed.value},
         ) from None
 
+    created: dict[str, object] = {"principal": who.id}
+    if stored_plan is not None:
+        # Counts and ids only: never the questions or the documents.
+        created.update(
+            plan_id=str(stored_plan.id),
+            planned_questions=len(stored_plan.questions),
+            drafted_by=stored_plan.drafted_by,
+            documents=body.documents is not None,
+        )
     services.store.audit(
         "interview_created",
         interview_id=interview_id,
-        detail={"principal": who.id},
+        detail=created,
         key=f"interview_created:{interview_id}",
     )
-    log.info("interview created", extra=extra)
+    log.info("interview created", extra={**extra, "planned": stored_plan is not None})
     return CreatedInterview(
         interview=interview,
         invite=Invite(url=_invite_url(request, settings.public_base_url, secret), secret=secret),
@@ -176,6 +207,27 @@ async def get_interview(
     if detail is None:
         raise ApiError(404, "interview_not_found", "no interview with this id")
     return await view_with_presence(services, detail)
+
+
+@router.get(
+    "/{interview_id}/plan",
+    response_model=InterviewPlanView,
+    responses=error_responses(
+        401, 404, 422, 503, s404="No such interview, or it was created without a plan"
+    ),
+)
+async def get_interview_plan(
+    interview_id: UUID, services: ServicesDep, who: Interviewer
+) -> InterviewPlanView:
+    """The interview's confirmed question plan, as the hiring team sees it (hidden ideal
+    answers included; never the documents)."""
+    interview = await services.store.get_interview(interview_id)
+    if interview is None:
+        raise ApiError(404, "interview_not_found", "no interview with this id")
+    plan = await services.store.load_plan(interview.plan_id) if interview.plan_id else None
+    if plan is None:
+        raise ApiError(404, "plan_not_found", "this interview was created without a plan")
+    return InterviewPlanView.model_validate(plan.model_dump())
 
 
 @router.post(
