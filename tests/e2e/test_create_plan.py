@@ -24,6 +24,7 @@ from fpdf import FPDF
 from playwright.async_api import Locator, Page, Request, expect
 from pydantic import SecretStr
 
+from devstack.proc import free_port
 from tests.fixtures.realtime import RealtimeProcess
 from tests.fixtures.token_server import TokenServer, TokenServerStarter
 from tests.fixtures.web import DESKTOP, chromium, screenshot, sign_in
@@ -78,6 +79,18 @@ def planning(
     return start_token_server(
         openai_base_url=realtime_process.base_url,
         openai_api_key=SecretStr("local-test-key"),
+        rehearsal_model=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def planner_down(start_token_server: TokenServerStarter) -> TokenServer:
+    """A token server whose text model does not answer: a port on 127.0.0.1 nothing listens
+    on, so every call is refused at once (one attempt: the 503 comes without waiting)."""
+    return start_token_server(
+        openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+        openai_api_key=SecretStr("local-test-key"),
+        planner_attempts=1,
     )
 
 
@@ -208,8 +221,8 @@ async def test_create_with_a_job_description_a_resume_and_a_question_then_edit_t
     assert joined["interview"]["duration_minutes"] == 25
 
 
-async def test_a_resume_without_a_text_layer_is_refused_next_to_its_field_and_nothing_is_created(
-    planning: TokenServer, tmp_path: Path
+async def test_a_refused_resume_then_the_planner_down_and_a_plan_the_team_writes(
+    planner_down: TokenServer, tmp_path: Path
 ) -> None:
     name = "Sam Scanned"
     async with chromium(None, fake_media=False) as browser:
@@ -221,7 +234,7 @@ async def test_a_resume_without_a_text_layer_is_refused_next_to_its_field_and_no
                 posts.append(r.url.split("/api/", 1)[1])
 
         page.on("request", on_request)
-        await sign_in(page, planning)
+        await sign_in(page, planner_down)
         await fill_settings(page, name)
         resume_field = page.get_by_label("Résumé (optional)")
         # A file the server does not read is refused before it is sent.
@@ -233,21 +246,51 @@ async def test_a_resume_without_a_text_layer_is_refused_next_to_its_field_and_no
         await expect(resume_field).to_be_focused()
         assert posts == []
 
-        # A scan's PDF reaches the server, which cannot read any text in it.
+        # A scan's PDF reaches the server, which finds no text in it (before any model call).
         await resume_field.set_input_files(
             files=[{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": scanned_pdf()}]
         )
         await expect(page.get_by_test_id("error-resume")).to_be_hidden()
         await page.get_by_role("button", name="Build the plan").click()
         error = page.get_by_test_id("error-resume")
-        await expect(error).to_contain_text("text", timeout=PLANNED)
+        await expect(error).to_contain_text("no text layer", timeout=PLANNED)
         await expect(resume_field).to_have_attribute("aria-invalid", "true")
         await expect(resume_field).to_be_focused()
         await expect(page.get_by_test_id("plan-editor")).to_have_count(0)
         await expect(page.get_by_label("Candidate link")).to_have_count(0)
         await screenshot(page, "create-plan-resume-error", tmp_path)
         assert posts == ["interviews/plan-draft"]
+        async with httpx.AsyncClient(
+            base_url=planner_down.url, headers=planner_down.auth_headers
+        ) as c:
+            found = (await c.get("/api/interviews", params={"q": name})).raise_for_status()
+        assert found.json()["items"] == []
 
-    async with httpx.AsyncClient(base_url=planning.url, headers=planning.auth_headers) as c:
-        found = (await c.get("/api/interviews", params={"q": name})).raise_for_status().json()
-    assert found["items"] == []
+        # ---- without the résumé, with a question of its own: the planner does not answer
+        await page.get_by_role("button", name="Remove the résumé").click()
+        await page.get_by_role("button", name="Add a question of your own").click()
+        own = page.get_by_role("group", name="Your question 1")
+        await own.get_by_label("Question", exact=True).fill(OWN_QUESTION)
+        await page.get_by_role("button", name="Build the plan").click()
+        down = page.get_by_test_id("planner-unavailable")
+        await expect(down).to_be_visible(timeout=PLANNED)
+        await page.get_by_role("button", name="Continue with my questions").click()
+        await expect(page.get_by_test_id("plan-drafted-by")).to_have_attribute(
+            "data-drafted-by", "manual"
+        )
+        assert await plan_texts(page) == [OWN_QUESTION]
+        await page.get_by_role("button", name="Add a question", exact=True).click()
+        await page.get_by_test_id("plan-add").get_by_label("Question", exact=True).fill(ADDED)
+        await page.get_by_role("button", name="Add to the plan").click()
+        await page.get_by_role("button", name="Confirm and create invite").click()
+        await expect(page.get_by_label("Candidate link")).to_have_value(re.compile(r"/join#"))
+        watch = await page.get_by_role("link", name="Watch this interview").get_attribute("href")
+        assert watch
+
+    async with httpx.AsyncClient(base_url=planner_down.url, headers=planner_down.auth_headers) as c:
+        stored = await c.get(f"/api/interviews/{watch.rsplit('/', 1)[1]}/plan")
+    assert [q["text"] for q in stored.raise_for_status().json()["questions"]] == [
+        OWN_QUESTION,
+        ADDED,
+    ]
+    assert stored.json()["drafted_by"] == "manual"
