@@ -10,7 +10,14 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any
 
-TEXT_FAILURE_KINDS = ("error", "refusal")
+# The plan_* kinds answer a plan draft with a plan its checks must refuse (realtime_local.planner).
+TEXT_FAILURE_KINDS = (
+    "error",
+    "refusal",
+    "plan_unknown_bank_id",
+    "plan_wrong_count",
+    "plan_custom_changed",
+)
 
 
 @dataclass
@@ -24,7 +31,8 @@ class Faults:
     # send a committed user turn's input_audio_transcription delta/completed this long after
     # the commit, so they arrive after the reply to that turn has started (as OpenAI's may)
     transcript_delay_ms: float = 0.0
-    # the next this many chat completions fail: HTTP 500 ("error") or a refusal ("refusal")
+    # the next this many chat completions fail: HTTP 500 ("error"), a refusal ("refusal") or a
+    # plan draft its caller must refuse ("plan_unknown_bank_id", ...)
     text_failures: int = 0
     text_failure_kind: str = "error"
 
@@ -44,7 +52,7 @@ class Faults:
         return False
 
     def take_text_failure(self) -> str | None:
-        """The kind of failure the next chat completion gets, if any ("error" or "refusal")."""
+        """The kind of failure the next chat completion gets, if any (`TEXT_FAILURE_KINDS`)."""
         if self.text_failures > 0:
             self.text_failures -= 1
             return self.text_failure_kind

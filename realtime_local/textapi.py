@@ -3,7 +3,9 @@
 `POST /v1/chat/completions` (non-streaming) on the Realtime server's port. A request is checked
 against the `openai` package's own `CompletionCreateParamsNonStreaming` (a bad one gets HTTP 400
 with an OpenAI error body naming the parameter), and the answer is built as the package's
-`ChatCompletion`, with `usage`. When a user message is an evaluation input document
+`ChatCompletion`, with `usage`. When a user message is a plan draft document
+(`{"kind": "interview_plan_draft", ...}`, the token server's planner) the deterministic planner
+in `realtime_local.planner` answers it; when it is an evaluation input document
 (`{"kind": "interview_evaluation", ...}`, CONTRACT-12 §1) the deterministic evaluator in
 `realtime_local.evaluator` answers it, and its output is checked against the JSON schema the
 request carries in `response_format`, so a mismatch with the caller's model is a clear 500 and
@@ -11,8 +13,9 @@ a log line rather than a parse error far away. Other requests get a short plain 
 a JSON schema, a value filled in from it).
 
 Faults (`Faults.text_failures` / `text_failure_kind`): the next N valid calls fail with HTTP 500
-or answer with a refusal. `calls` counts every request received, for tests that check the
-evaluation ran exactly once.
+or answer with a refusal, or (`plan_unknown_bank_id`, `plan_wrong_count`, `plan_custom_changed`)
+answer a plan draft with a plan the caller must refuse. `calls` counts every request received,
+for tests that check the evaluation ran exactly once.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pydantic import TypeAdapter, ValidationError
 from realtime_local.brain import fill_arguments
 from realtime_local.evaluator import EvaluationInput, evaluate, evaluation_input
 from realtime_local.faults import Faults
+from realtime_local.planner import SPOILERS, PlanInput, draft_plan, plan_input, spoil
 
 log = logging.getLogger("realtime_local.textapi")
 
@@ -212,7 +216,11 @@ class TextApi:
                 error_body(problem, "server_error", "schema_mismatch"), status=500
             )
         failure = self._faults().take_text_failure()
-        if failure == "error":
+        if failure in SPOILERS:
+            # A plan the caller's checks must refuse; other requests answer as they would.
+            if kind == "plan":
+                content = json.dumps(spoil(json.loads(content), failure or ""))
+        elif failure == "error":
             log.info("failing a chat completion on purpose")
             return web.json_response(
                 error_body(
@@ -263,6 +271,20 @@ class TextApi:
         for i, msg in enumerate(params["messages"]):
             if msg.get("role") != "user":
                 continue
+            planning = plan_input(_text_of(msg.get("content")))
+            if planning is not None:
+                try:
+                    plan_doc = PlanInput.model_validate(planning)
+                except ValidationError as exc:
+                    param, problem = describe(exc)
+                    raise RequestError(
+                        f"Invalid interview_plan_draft document at '{param}': {problem}",
+                        f"messages[{i}].content",
+                        "invalid_plan_input",
+                    ) from exc
+                drafted = draft_plan(plan_doc).model_dump(mode="json")
+                self._check(drafted, schema)
+                return json.dumps(drafted), "plan"
             raw = evaluation_input(_text_of(msg.get("content")))
             if raw is None:
                 continue
