@@ -1,7 +1,8 @@
 """The evaluation after the interview: its input, the model's answer, and the checks before storing.
 
 A text model reads one JSON document (`EvaluationInput`: the questions planned, asked or not,
-each asked one's strong-answer notes from the bank, and both sides of the transcript with each
+each asked one's strong-answer notes (a planned question's ideal answer or note, found through
+its `plan_item`, else the bank's), and both sides of the transcript with each
 message's id, seconds from the interview start and the question under discussion) and answers
 an `EvaluationOut` (structured outputs: the `openai` package builds the strict JSON schema from
 the pydantic model; realtime_local's evaluator mirrors it field for field).
@@ -34,6 +35,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interview.planning import QuestionPlan
 from interview.store import AskedQuestion, Interview, Speaker, TranscriptEntry
 
 Rubric = Literal["clarity", "relevance", "depth", "accuracy"]
@@ -228,14 +230,34 @@ class Timeline:
         return self._ordinals[i - 1] if i else None
 
 
+def strong_answer_notes(
+    question: AskedQuestion, strong_answers: dict[UUID, str], plan: QuestionPlan | None
+) -> str:
+    """What a strong answer to an asked question covers: for a question of the plan, the
+    team's ideal answer, else the plan's note (the model's for a generated question); then the
+    bank's note; else nothing."""
+    if plan is not None and question.plan_item is not None:
+        index = question.plan_item - 1
+        if 0 <= index < len(plan.questions):
+            planned = plan.questions[index]
+            for note in (planned.ideal_answer, planned.strong_answer):
+                if note:
+                    return note
+    if question.bank_question_id is not None:
+        return strong_answers.get(question.bank_question_id, "")
+    return ""
+
+
 def build_input(
     interview: Interview,
     questions: Sequence[AskedQuestion],
     transcript: Sequence[TranscriptEntry],
     strong_answers: dict[UUID, str],
+    question_plan: QuestionPlan | None = None,
 ) -> EvaluationInput:
     """The document the model reads. Questions run to the planned count (or to the asked count
-    if more were asked); the ones not asked carry `asked: false` and empty text."""
+    if more were asked); the ones not asked carry `asked: false` and empty text. Each asked
+    question's notes come from `strong_answer_notes` (the interview's plan, then the bank)."""
     timeline = Timeline(interview, questions, transcript)
     by_ordinal = {q.ordinal: q for q in questions}
     planned = interview.plan.question_count
@@ -248,7 +270,7 @@ def build_input(
                 InputQuestion(ordinal=ordinal, text="", topic="", strong_answer="", asked=False)
             )
             continue
-        strong = strong_answers.get(q.bank_question_id, "") if q.bank_question_id else ""
+        strong = strong_answer_notes(q, strong_answers, question_plan)
         items.append(
             InputQuestion(
                 ordinal=ordinal, text=q.text, topic=q.topic, strong_answer=strong, asked=True

@@ -49,6 +49,7 @@ from interview.store import (
     Evaluation,
     EvaluationResult,
     EvaluationState,
+    InterviewDetail,
     Store,
     StoreUnavailable,
 )
@@ -64,6 +65,24 @@ from interview.textmodel import (
 log = logging.getLogger("interview.evaluator")
 
 MAX_TRANSCRIPT_MESSAGES = 5_000
+
+
+async def load_input(store: Store, detail: InterviewDetail) -> EvaluationInput:
+    """The evaluation input of a stored interview: its questions with their notes (from its
+    plan, when it has one, and from the bank) and its transcript."""
+    iid = detail.interview.id
+    transcript = await store.transcript_page(iid, limit=MAX_TRANSCRIPT_MESSAGES, offset=0)
+    bank_ids = {q.bank_question_id for q in detail.questions if q.bank_question_id}
+    bank = await store.bank_questions(bank_ids)
+    plan_id = detail.interview.plan_id
+    plan = await store.load_plan(plan_id) if plan_id is not None else None
+    return build_input(
+        detail.interview,
+        detail.questions,
+        transcript,
+        {qid: q.strong_answer for qid, q in bank.items()},
+        plan,
+    )
 
 
 class LostClaim(Exception):
@@ -171,15 +190,7 @@ class EvaluationRunner:
                 iid, EvaluationResult(state=EvaluationState.failed, error_code="interview_missing")
             )
             return
-        transcript = await self.store.transcript_page(iid, limit=MAX_TRANSCRIPT_MESSAGES, offset=0)
-        bank_ids = {q.bank_question_id for q in detail.questions if q.bank_question_id}
-        bank = await self.store.bank_questions(bank_ids)
-        given = build_input(
-            detail.interview,
-            detail.questions,
-            transcript,
-            {qid: q.strong_answer for qid, q in bank.items()},
-        )
+        given = await load_input(self.store, detail)
         if not given.evaluable():
             await self._finish(iid, EvaluationResult(state=EvaluationState.skipped))
             self.store.audit(
