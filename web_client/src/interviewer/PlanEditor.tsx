@@ -63,7 +63,8 @@ export const SOURCE_TEXT: Record<QuestionSource, string> = {
 
 const DRAFTED_TEXT: Record<DraftedBy, string> = {
   model: "Drafted by the text model from the job description, the résumé and your questions.",
-  offline: "Drafted from the question bank by matching the skills in the job description and the résumé.",
+  offline:
+    "Drafted offline (the local planner): questions on the skills the job description and the résumé name, from the bank where one fits.",
   manual: "Your questions only: the planner did not answer. Add the questions you want asked.",
 };
 
