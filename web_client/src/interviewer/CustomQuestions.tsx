@@ -237,7 +237,7 @@ export function CustomQuestions({
     window.setTimeout(() => document.getElementById(`cq-${q.key}-text`)?.focus(), 0);
   };
   return (
-    <section className="custom-questions" aria-labelledby="cq-title" data-testid="custom-questions">
+    <section className="custom-questions" data-testid="custom-questions">
       <h3 id="cq-title">Your questions</h3>
       <p className="hint">Asked first, in this order. Up to {max}; they count towards the number of questions.</p>
       {errors.custom_questions && (
