@@ -110,9 +110,26 @@ function checkExtras(jd: string, resume: File | null, custom: QuestionDraft[], c
   return errors;
 }
 
-/** The draft endpoint names the settings' fields `settings.role`; the form names them `role`. */
+/** The draft endpoint names the settings' fields `settings.role` (`settings.focus_areas[2]`);
+ * the form names them `role` (`focus_areas`). */
 function formKeys(errors: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(errors).map(([k, v]) => [k.replace(/^settings\./, ""), v]));
+  return Object.fromEntries(
+    Object.entries(errors).map(([k, v]) => {
+      const bare = k.replace(/^settings\./, "");
+      const base = bare.replace(/\[\d+\]$/, "");
+      return [base in EMPTY ? base : bare, v];
+    }),
+  );
+}
+
+/** Whether the page has a place for an error on this field (else its message is shown whole). */
+function placed(k: string): boolean {
+  return (
+    k in EMPTY ||
+    ["job_description", "resume", "custom_questions"].includes(k) ||
+    /^custom_questions\[\d+\]\.(text|ideal_answer|time_limit_s)$/.test(k) ||
+    /^question_plan\.(questions|role_summary|candidate_summary)(\[\d+\]|$)/.test(k)
+  );
 }
 
 interface Planned {
@@ -192,7 +209,8 @@ export function CreateForm({
     const fields = formKeys(errorsByField(e2));
     setErrors(fields);
     const onForm = Object.keys(fields).filter((k) => !k.startsWith("question_plan"));
-    const message = Object.keys(fields).length ? "Check the highlighted fields." : e2.message;
+    const keys = Object.keys(fields);
+    const message = keys.length && keys.every(placed) ? "Check the highlighted fields." : e2.message;
     if (where === "plan") {
       setPlanError(onForm.length ? "Check the highlighted fields in the form above." : message);
       if (onForm.length) setFormOpen(true);
