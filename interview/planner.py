@@ -15,7 +15,9 @@ edits, or refuses it with a `ModelFailure` (then the call is retried):
   and follow-up policy), and no custom question anywhere else (`custom_changed`, `wrong_count`);
 - a bank question's id must be one of the candidates sent (`unknown_bank_id`); its text, topic
   and strong-answer note are the bank's own;
-- a generated question needs what a strong answer covers (`missing_strong_answer`);
+- a generated question needs what a strong answer covers (`missing_strong_answer`), and must
+  not ask how long the candidate has used something the résumé gives the years for ("how much
+  Go experience do you have?" after "five years of Go": `asks_what_resume_answers`);
 - no question twice, by bank id or by its words (`duplicate_question`);
 - the summaries are bounded, with e-mail addresses, phone numbers, links and the candidate's
   name taken out: they reach the interviewer's prompt.
@@ -211,6 +213,28 @@ _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 
 
+_NUMBER = r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen)"
+_YEARS = re.compile(rf"(?i)\b{_NUMBER}\+?\s*(years?|yrs?)\b")
+_ASKS_DURATION = re.compile(
+    r"(?i)\bhow (much|many years|long)\b.*\b(experience|worked|used|been|written|programm)"
+)
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9+#.]*[A-Za-z0-9+#]|\b[A-Z]\b")
+
+
+def asks_what_resume_answers(question: str, resume: str) -> bool:
+    """The question asks how long they have used something (a capitalised name: Go, Postgres)
+    that a sentence of the résumé gives the years for."""
+    if not _ASKS_DURATION.search(question):
+        return False
+    names = {m.group(0) for m in _NAME.finditer(question) if m.start() > 0} - {"I"}
+    for sentence in re.split(r"[\n.;]", resume):
+        if _YEARS.search(sentence) and any(
+            re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", sentence) for n in names
+        ):
+            return True
+    return False
+
+
 def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.casefold()))
 
@@ -246,6 +270,7 @@ def check_draft(
     settings: InterviewPlan,
     custom: Sequence[CustomQuestion],
     bank: Sequence[BankQuestion],
+    resume_text: str = "",
 ) -> QuestionPlan:
     """The checked plan, or `ModelFailure` naming what is wrong with the answer."""
     offered = {str(q.id): q for q in bank[:MAX_BANK_CANDIDATES]}
@@ -295,6 +320,8 @@ def check_draft(
             else:
                 if not (q.strong_answer or "").strip():
                     raise ModelFailure("missing_strong_answer")
+                if asks_what_resume_answers(q.text, resume_text):
+                    raise ModelFailure("asks_what_resume_answers")
                 item = PlannedQuestion(
                     text=q.text,
                     source=QuestionSource.generated,

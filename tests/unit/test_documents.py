@@ -3,6 +3,7 @@ naming the field."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 
@@ -163,3 +164,14 @@ def test_the_file_name_is_a_bounded_base_name() -> None:
     assert safe_filename("../../etc/cv\x00.pdf") == "cv.pdf"
     assert safe_filename("a" * 300 + ".pdf") == "a" * 200
     assert safe_filename("") is None
+
+
+def test_nothing_of_the_resume_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    for data in (text_pdf(), corrupt_pdf(), resume_docx(), RESUME.encode(), text_pdf()[:600]):
+        with contextlib.suppress(DocumentError):
+            extract_resume(data)
+
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    for words in ("Five years", "alex@example.com", "payment services"):
+        assert words not in logged

@@ -14,6 +14,7 @@ from interview.planner import (
     DraftQuestionOut,
     PlanDraftOut,
     PlanInputError,
+    asks_what_resume_answers,
     build_input,
     check_draft,
     check_request,
@@ -236,6 +237,7 @@ def offline(
         settings=settings,
         custom=CUSTOM,
         bank=bank,
+        resume_text=resume,
     )
     assert len(checked.questions) == count
     return [q.model_dump() for q in drafted.questions]
@@ -295,3 +297,64 @@ def test_a_spoiled_offline_plan_fails_the_planners_checks(how: str) -> None:
     with pytest.raises(ModelFailure) as caught:
         check(spoiled)
     assert caught.value.code == how.removeprefix("plan_")
+
+
+def test_the_bank_pool_keeps_type_and_nearby_levels_role_first() -> None:
+    from interview.question_choice import bank_pool
+
+    def q(role: str, level: Level, type: InterviewType, topic: str) -> BankQuestion:
+        return bank_question(f"A question about {topic} for {role}?", topic).model_copy(
+            update={"role": role, "level": level, "type": type}
+        )
+
+    own = q("backend-engineer", Level.senior, InterviewType.technical, "scaling")
+    near = q("backend-engineer", Level.lead, InterviewType.technical, "architecture")
+    general = q("general", Level.senior, InterviewType.technical, "debugging")
+    far = q("backend-engineer", Level.junior, InterviewType.technical, "http")
+    other = q("backend-engineer", Level.senior, InterviewType.behavioral, "conflict")
+
+    pool = bank_pool(
+        [general, far, other, near, own],
+        role="backend-engineer",
+        level=Level.senior,
+        type=InterviewType.technical,
+        limit=10,
+    )
+    mixed = bank_pool(
+        [general, other, own],
+        role="backend-engineer",
+        level=Level.senior,
+        type=InterviewType.mixed,
+        limit=2,
+    )
+
+    assert pool == [own, near, general]
+    assert mixed == [other, own]
+
+
+@pytest.mark.parametrize(
+    ("question", "resume", "asks"),
+    [
+        ("How much Go experience do you have?", "Five years of Go building APIs.", True),
+        ("How long have you worked with Postgres?", "Postgres (6 yrs), Redis.", True),
+        ("How long have you worked with Python?", "Five years of Go. Some Python.", False),
+        ("How much Go experience do you have?", "I like Go.", False),
+        ("Describe a concurrent service you wrote in Go.", "Five years of Go.", False),
+    ],
+)
+def test_a_question_the_resume_answers_is_recognised(
+    question: str, resume: str, asks: bool
+) -> None:
+    assert asks_what_resume_answers(question, resume) is asks
+
+
+def test_a_generated_question_the_resume_answers_is_refused() -> None:
+    answer = out(*GOOD.questions[:3], generated_out("How much Go experience do you have?"))
+
+    with pytest.raises(ModelFailure) as caught:
+        check_draft(
+            answer, settings=SETTINGS, custom=CUSTOM, bank=BANK, resume_text="Five years of Go."
+        )
+    assert caught.value.code == "asks_what_resume_answers"
+    # Without the years in the résumé the same question is fair.
+    assert check_draft(answer, settings=SETTINGS, custom=CUSTOM, bank=BANK, resume_text="Go.")

@@ -41,6 +41,7 @@ log = logging.getLogger("token_server.plan_draft")
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 
 PATH = "/api/interviews/plan-draft"
+EXTRACT_TIMEOUT_S = 20.0
 _CUSTOM_ADAPTER: TypeAdapter[list[CustomQuestion]] = TypeAdapter(list[CustomQuestion])
 
 
@@ -117,9 +118,14 @@ async def read_resume(upload: UploadFile | None) -> tuple[ResumeText | None, str
     if not data and not upload.filename:
         return None, None  # the form's empty file input
     try:
-        text = await asyncio.to_thread(extract_resume, data)
+        # In a thread (parsing is CPU work), bounded: a crafted PDF may take very long.
+        text = await asyncio.wait_for(asyncio.to_thread(extract_resume, data), EXTRACT_TIMEOUT_S)
     except DocumentError as exc:
         raise _refuse(exc.status, exc.code, exc.message, exc.field) from None
+    except TimeoutError:
+        raise _refuse(
+            422, "resume_unreadable", "the résumé took too long to read", "resume"
+        ) from None
     return text, safe_filename(upload.filename)
 
 
