@@ -2,7 +2,8 @@
 PostgREST, the token server, LiveKit): the interview, its plan and its documents are stored
 together or not at all, the plan reads back, the candidate's arrival dispatches version-2
 metadata naming the plan, the plan and the documents are for the service role only, and they
-go with the interview when it is deleted.
+go with the interview when it is deleted; the report's evaluation judges a custom question
+against its ideal answer.
 
 No agent worker runs here: the dispatch is read back from LiveKit's API (a dispatch no worker
 takes stays listed), under an agent name of this module's own so no other test's worker takes
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,15 +22,27 @@ import httpx
 import pytest
 from livekit import api, rtc
 from postgrest.exceptions import APIError
+from pydantic import SecretStr
 
 from devstack import LiveKitServer, SupabaseStack
 from devstack.services import make_supabase_key
 from interview.contract import SCHEMA_VERSION, decode_metadata
+from interview.evaluator import EvaluationRunner, build_client
 from interview.planning import InterviewDocuments, PlannedQuestion, QuestionSource, StoredPlan
-from interview.store import StoreRejected
+from interview.settings import EvaluatorSettings
+from interview.store import (
+    AskedQuestion,
+    EvaluationState,
+    InterviewStatus,
+    QuestionOutcome,
+    Speaker,
+    StoreRejected,
+    TranscriptMessage,
+)
 from interview.supabase_store import SupabaseStore
 from supabase import create_async_client
 from tests.fixtures.agent import eventually
+from tests.fixtures.realtime import ServerFactory
 from tests.fixtures.store import new_interview
 from tests.fixtures.token_server import TokenServer, TokenServerStarter
 
@@ -341,3 +355,80 @@ async def test_deleting_an_interview_deletes_its_plan_and_documents(
     assert await service_rows(supabase_stack, "interviews", id=iid) == []
     assert await service_rows(supabase_stack, "question_plans", interview_id=iid) == []
     assert await service_rows(supabase_stack, "interview_documents", interview_id=iid) == []
+
+
+IDEAL = "Backfill the new column, dual writes, then a reversible cut-over behind a flag."
+MIGRATION_ANSWER = (
+    "We added the column, ran a backfill in batches, kept dual writes on both schemas for a "
+    "week, and made the cut-over reversible with a flag."
+)
+
+
+async def test_the_report_scores_a_custom_question_against_its_ideal_answer(
+    store: SupabaseStore, make_realtime_server: ServerFactory
+) -> None:
+    """The evaluation job on the real store and the local server's text API: the custom
+    question's ideal answer, read from the stored plan through `plan_item`, is what the
+    answer is judged against."""
+    new = new_interview(question_count=1)
+    plan = StoredPlan(
+        id=uuid4(),
+        interview_id=new.id,
+        questions=[
+            PlannedQuestion(
+                text="Walk me through the last schema migration you ran.",
+                source=QuestionSource.custom,
+                ideal_answer=IDEAL,
+            )
+        ],
+    )
+    iid = (await store.create_interview(new, plan=plan)).id
+    t0 = datetime.now(UTC) - timedelta(minutes=2)
+    store.record_status(iid, InterviewStatus.live, at=t0)
+    store.record_question(
+        AskedQuestion(
+            interview_id=iid,
+            ordinal=1,
+            bank_question_id=None,
+            text=plan.questions[0].text,
+            topic="general",
+            difficulty=3,
+            asked_at=t0 + timedelta(seconds=5),
+            outcome=QuestionOutcome.answered,
+            plan_item=1,
+        )
+    )
+    for k, (speaker, text) in enumerate(
+        [(Speaker.interviewer, plan.questions[0].text), (Speaker.candidate, MIGRATION_ANSWER)]
+    ):
+        store.append_transcript(
+            TranscriptMessage(
+                interview_id=iid,
+                item_id=f"planned_{k}",
+                speaker=speaker,
+                text=text,
+                started_at=t0 + timedelta(seconds=6 + 5 * k),
+            )
+        )
+    store.record_status(iid, InterviewStatus.completed, at=datetime.now(UTC))
+    assert await store.flush(10) == 0
+    text_api = await make_realtime_server(None)
+    settings = EvaluatorSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",
+        openai_api_key=SecretStr("local-test-key"),
+        openai_base_url=text_api.base_url,
+        evaluator_settle_s=0,
+        evaluator_timeout_s=10,
+    )
+
+    async with build_client(settings) as client:
+        assert await EvaluationRunner(store, settings, client).run_once(interview_id=iid) == iid
+
+    stored = await store.get_evaluation(iid)
+    assert stored is not None and stored.state is EvaluationState.done and stored.report
+    [q1] = stored.report["questions"]
+    reason = q1["accuracy"]["reason"]
+    assert "of the strong-answer notes" in reason, reason
+    assert "(backfill, column, dual, writes" in reason, reason
+    assert q1["accuracy"]["value"] >= 4

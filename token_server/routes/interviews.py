@@ -1,4 +1,5 @@
-"""Interviews: create (store row, room, candidate invite), read, list, observe.
+"""Interviews: create (store row, room, candidate invite; with the confirmed plan), read, read
+the plan, list, observe.
 
 Creation dispatches no agent: an invite used next week must not hold a job process and a model
 session meanwhile. The candidate's arrival brings the interviewer (token_server.arrival).
