@@ -215,3 +215,169 @@ export const api = {
 export function overall(s: Scores): number {
   return Math.round(((s.clarity + s.relevance + s.depth + s.accuracy) / 4) * 100) / 100;
 }
+
+// ---- question plans: the create flow's draft, the confirmed plan (issue 14, planweb) ----
+// The shapes of interview/planning.py. The draft endpoint takes multipart (the résumé is a
+// file); its errors name the field in `details.field`, the JSON endpoints' 422s in `loc`.
+
+export type FollowUp = "none" | "one" | "open";
+export type QuestionSource = "custom" | "bank" | "generated";
+
+export const PLAN_LIMITS = {
+  jobDescriptionChars: 20_000,
+  resumeBytes: 2 * 1024 * 1024,
+  resumePages: 10,
+  customQuestions: 10,
+  planQuestions: 20,
+  summaryChars: 600,
+  questionChars: [5, 500] as const,
+  noteChars: 2000,
+  timeLimitSeconds: [30, 900] as const,
+};
+
+/** The résumé types the server reads, by media type and by file name ending. */
+export const RESUME_TYPES: Record<string, string> = {
+  "application/pdf": ".pdf",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+  "text/plain": ".txt",
+};
+
+export interface CustomQuestion {
+  text: string;
+  verbatim: boolean;
+  ideal_answer: string | null;
+  time_limit_s: number | null;
+  follow_up: FollowUp;
+}
+
+export interface PlannedQuestion {
+  text: string;
+  source: QuestionSource;
+  bank_question_id: string | null;
+  topic: string;
+  difficulty: number;
+  verbatim: boolean;
+  strong_answer: string | null;
+  ideal_answer: string | null;
+  time_limit_s: number | null;
+  follow_up: FollowUp;
+  rationale: string | null;
+}
+
+export interface QuestionPlan {
+  questions: PlannedQuestion[];
+  role_summary: string;
+  candidate_summary: string;
+}
+
+export interface InterviewDocuments {
+  job_description: string;
+  resume_text: string;
+  resume_filename: string | null;
+  resume_pages: number | null;
+}
+
+export type DraftedBy = "model" | "offline" | "manual";
+
+export interface PlanDraft {
+  plan: QuestionPlan;
+  documents: InterviewDocuments;
+  drafted_by: DraftedBy;
+  warnings: string[];
+}
+
+export interface StoredPlan extends QuestionPlan {
+  id: string;
+  interview_id: string;
+  drafted_by: string;
+  created_at: string | null;
+}
+
+export interface PlannedInterview extends InterviewPlan {
+  question_plan: QuestionPlan;
+  documents: InterviewDocuments | null;
+  drafted_by: DraftedBy;
+}
+
+export interface DraftInput {
+  settings: InterviewPlan;
+  jobDescription: string;
+  customQuestions: CustomQuestion[];
+  resume: File | null;
+}
+
+async function errorOf(resp: Response): Promise<ApiError> {
+  let code = "http_" + resp.status;
+  let message = `The server answered ${resp.status}.`;
+  let details: unknown = null;
+  try {
+    const body = (await resp.json()) as { error?: { code: string; message: string; details: unknown } };
+    if (body.error) ({ code, message, details } = body.error);
+  } catch {
+    // not JSON: a proxy's page; keep the generic message
+  }
+  if (resp.status >= 502 && resp.status <= 504 && code.startsWith("http_")) code = "unreachable";
+  return new ApiError(resp.status, code, message, details);
+}
+
+/** A multipart POST (the browser sets the boundary), with `request`'s error handling. */
+async function postForm<T>(path: string, form: FormData, apiKey: string, signal?: AbortSignal): Promise<T> {
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method: "POST",
+      headers: { Accept: "application/json", Authorization: `Bearer ${apiKey}` },
+      body: form,
+      signal,
+      cache: "no-store",
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "unreachable", "The interview server could not be reached.");
+  }
+  if (resp.ok) return (await resp.json()) as T;
+  throw await errorOf(resp);
+}
+
+/** A validation error's location as one path: ["body", "question_plan", "questions", "2",
+ * "text"] -> "question_plan.questions[2].text" (the spelling of `details.field`). */
+export function fieldPath(loc: string[]): string {
+  const parts = loc[0] === "body" ? loc.slice(1) : loc;
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "");
+}
+
+/** Every message of an error by the field it names: `details.field` (the draft endpoint's
+ * own errors) or each validation error's location. Empty when the error names no field. */
+export function errorsByField(err: ApiError): Record<string, string> {
+  const out: Record<string, string> = {};
+  const d = err.details as { field?: unknown } | FieldError[] | null;
+  if (Array.isArray(d)) {
+    for (const e of d) {
+      const path = fieldPath(e.loc ?? []);
+      if (path && !out[path]) out[path] = e.msg;
+    }
+  } else if (d && typeof d.field === "string" && d.field) {
+    out[d.field] = err.message;
+  }
+  return out;
+}
+
+export const planApi = {
+  draft: (apiKey: string, input: DraftInput, signal?: AbortSignal) => {
+    const form = new FormData();
+    form.append("settings", JSON.stringify(input.settings));
+    if (input.jobDescription.trim()) form.append("job_description", input.jobDescription);
+    if (input.customQuestions.length) form.append("custom_questions", JSON.stringify(input.customQuestions));
+    if (input.resume) form.append("resume", input.resume, input.resume.name);
+    return postForm<PlanDraft>("/api/interviews/plan-draft", form, apiKey, signal);
+  },
+  create: (apiKey: string, { documents, ...rest }: PlannedInterview) =>
+    request<CreatedInterview>("/api/interviews", {
+      method: "POST",
+      body: documents ? { ...rest, documents } : rest,
+      apiKey,
+    }),
+  stored: (apiKey: string, id: string) =>
+    request<StoredPlan>(`/api/interviews/${encodeURIComponent(id)}/plan`, { apiKey }),
+};
+// ---- end of question plans (issue 14, planweb) ----
