@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from interview.consent import Consent
 from interview.contract import InterviewPlan
 from interview.planning import StoredPlan
 from interview.review import NewReviewEvent, ReviewEvent
@@ -434,3 +435,21 @@ def plan_row(plan: StoredPlan) -> Row:
 
 def plan_from_row(row: Row) -> StoredPlan:
     return StoredPlan.model_validate(row)
+
+
+# ---- the candidate's consent ---------------------------------------------------------------
+
+CONSENT_COLUMNS = "interview_id,decision,text_version,decided_at"
+
+
+def consent_row(consent: Consent) -> Row:
+    return {
+        "interview_id": str(consent.interview_id),
+        "decision": consent.decision.value,
+        "text_version": consent.text_version,
+        "decided_at": consent.decided_at.isoformat(),
+    }
+
+
+def consent_from_row(row: Row) -> Consent:
+    return Consent.model_validate(row)

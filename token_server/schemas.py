@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -137,6 +138,44 @@ class CandidateSession(_Out):
     duration_minutes: int
     question_count: int
     language: str
+
+
+class ConsentTerms(_Out):
+    """The consent text the page shows before joining, exactly as the decision stores it."""
+
+    version: str = Field(description="The text's version; the decision is stored with it")
+    text: list[str] = Field(description="The paragraphs to show, in order")
+    retention_days: int = Field(description="Days the transcript and scores are kept")
+    privacy_notice_url: str | None = Field(
+        description="The organisation's privacy notice; null: the text says to ask the team"
+    )
+
+
+class CandidateWelcome(_Out):
+    """What the page reads before joining: the interview, the consent text and the decision
+    already made (null: none yet). Reading it dispatches nobody."""
+
+    interview: CandidateSession
+    consent: ConsentTerms
+    decision: Literal["agreed"] | None = Field(
+        description="agreed: the candidate already agreed (a reload); a declined invite is 410"
+    )
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: InviteSecret
+    decision: Literal["agree", "decline"]
+    text_version: str = Field(
+        min_length=1, max_length=64, description="The version of the text the page showed"
+    )
+
+
+class ConsentRecord(_Out):
+    decision: Literal["agreed", "declined"]
+    text_version: str
+    decided_at: datetime
 
 
 class JoinGrant(_Out):
