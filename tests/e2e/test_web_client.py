@@ -20,7 +20,7 @@ from playwright.async_api import expect
 from interview.store import InterviewStatus
 from interview.supabase_store import SupabaseStore
 from tests.fixtures.agent import Worker, WorkerStarter
-from tests.fixtures.token_server import TokenServer
+from tests.fixtures.token_server import TokenServer, agree_and_join
 from tests.fixtures.web import (
     DESKTOP,
     SCORE,
@@ -99,9 +99,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
         link = interviewer.get_by_label("Candidate link")
         await expect(link).to_have_value(re.compile(r"/join#[A-Za-z0-9_-]{20,}$"))
         async with httpx.AsyncClient(base_url=token_server.url) as c:
-            joined = await c.post(
-                "/api/join", json={"secret": (await link.input_value()).split("#", 1)[1]}
-            )
+            joined = await agree_and_join(c, (await link.input_value()).split("#", 1)[1])
         assert joined.json()["interview"]["candidate_name"] == "Grace Form"
         assert joined.json()["interview"]["question_count"] == 4
         waiting = interviewer.get_by_test_id("group-waiting")
@@ -214,12 +212,12 @@ async def test_invite_problems_show_their_messages(
         await page.goto(f"{token_server.url}/join")
         await expect(problem).to_have_attribute("data-code", "missing_secret")
 
-        await page.route("**/api/join", lambda route: route.abort("connectionrefused"))
+        await page.route("**/api/join/session", lambda route: route.abort("connectionrefused"))
         await page.goto(ended["invite"]["url"])
         await page.reload()
         await expect(problem).to_have_attribute("data-code", "unreachable")
         await expect(problem).to_contain_text("be reached")
-        await page.unroute("**/api/join")
+        await page.unroute("**/api/join/session")
         await page.get_by_role("button", name="Try again").click()
         await expect(problem).to_have_attribute("data-code", "interview_ended")
 
