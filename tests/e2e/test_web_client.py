@@ -25,6 +25,7 @@ from tests.fixtures.web import (
     DESKTOP,
     SCORE,
     Recorder,
+    agree_to_consent,
     chromium,
     create_interview,
     screenshot,
@@ -127,6 +128,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
             timeout=30_000,
         )
         await screenshot(candidate, "candidate-check", tmp_path)
+        await agree_to_consent(candidate)
         await candidate.get_by_role("button", name=re.compile("join")).click()
 
         # ---- the interviewer speaks; both sides reach the transcript
@@ -237,6 +239,7 @@ async def test_microphone_denied_then_a_text_interview(
         await screenshot(page, "candidate-mic-denied", tmp_path)
 
         await page.get_by_role("button", name="Continue with text chat").click()
+        await agree_to_consent(page)
         await join.click()
         await expect(lines(page, "interviewer").first).to_be_visible(timeout=WAIT)
         await expect(page.get_by_test_id("mute")).to_have_count(0)
