@@ -253,6 +253,12 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
                 consented = await _consented(services, interview)
                 if consented is False:
                     arrival.state = "unavailable"
+                    store.audit(
+                        "agent_not_dispatched",
+                        interview_id=interview.id,
+                        detail={"reason": "no_consent", "trigger": arrival.reason},
+                        key=f"no_consent:{interview.id}:{arrival.reason}",
+                    )
                     log.warning("no agreed consent; no interviewer dispatched", extra=extra)
                     return
             try:

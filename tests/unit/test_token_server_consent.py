@@ -218,3 +218,5 @@ async def test_an_arrival_started_without_an_agreement_dispatches_nothing(
     client.portal.call(run)  # type: ignore[union-attr]
     kinds = [a.kind for a in store.audits]
     assert "agent_dispatched" not in kinds and "agent_not_arrived" not in kinds
+    [refused] = [a for a in store.audits if a.kind == "agent_not_dispatched"]
+    assert refused.detail == {"reason": "no_consent", "trigger": "candidate_joined"}
