@@ -33,9 +33,8 @@ def consent_text(settings: Settings) -> list[str]:
         "This interview is conducted by an AI interviewer, not a person.",
         "The conversation is recorded as a written transcript (your words and the "
         "interviewer's). Your answers are scored, and a report is written from them.",
-        "The transcript, the scores and the report are seen by the hiring team of the "
-        "organisation that invited you. They are kept for "
-        f"{kept}, then deleted.",
+        "The transcript and the report on your answers are seen by the hiring team of the "
+        f"organisation that invited you. They are kept for {kept}, then deleted.",
         notice,
         "If you do not agree, the interview will not take place and the hiring team is told.",
     ]

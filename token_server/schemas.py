@@ -157,8 +157,9 @@ class CandidateWelcome(_Out):
 
     interview: CandidateSession
     consent: ConsentTerms
-    decision: Literal["agreed"] | None = Field(
-        description="agreed: the candidate already agreed (a reload); a declined invite is 410"
+    # Not named "decision": the candidate's pages never carry the hiring team's words.
+    agreed: bool = Field(
+        description="The candidate already agreed (a reload); a declined invite is 410"
     )
 
 
@@ -173,7 +174,7 @@ class ConsentRequest(BaseModel):
 
 
 class ConsentRecord(_Out):
-    decision: Literal["agreed", "declined"]
+    agreed: bool = Field(description="The decision stored: true agreed, false declined")
     text_version: str
     decided_at: datetime
 

@@ -128,7 +128,7 @@ async def test_no_join_and_no_agent_without_an_agreement_then_the_agreement_lets
     session = await http.post("/api/join/session", json={"secret": secret}, headers=CANDIDATE)
     assert session.status_code == 200, session.text
     assert session.json()["consent"]["version"] == CONSENT_VERSION
-    assert session.json()["decision"] is None
+    assert session.json()["agreed"] is False
     assert await ours() == []
 
     joined = await agree_and_join(http, secret, headers=CANDIDATE)

@@ -5,6 +5,7 @@ an agreement, and nothing is dispatched for an interview without one."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from token_server.routes.join import DECLINED_SUMMARY
 pytestmark = pytest.mark.unit
 
 NOTICE = "https://example.org/privacy"
+# As tests/e2e look for them in what the candidate's page receives (SCORE, REPORT_WORDS).
+CANDIDATE_LEAKS = re.compile(r'\bscores?\b|"(decision|recommendation|overall)"', re.I)
 
 
 @pytest.fixture
@@ -64,7 +67,7 @@ async def test_the_session_sends_the_text_its_version_retention_and_notice(
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["interview"]["candidate_name"] == new.plan.candidate_name
-    assert body["decision"] is None
+    assert body["agreed"] is False
     terms = body["consent"]
     assert terms["version"] == CONSENT_VERSION
     assert terms["retention_days"] == 90
@@ -74,6 +77,10 @@ async def test_the_session_sends_the_text_its_version_retention_and_notice(
     assert "hiring team" in text and "90 days" in text and "privacy notice" in text
     # Reading it sends for no interviewer.
     assert services(client).arrivals.get(new.id) is None
+    # The candidate's pages carry no word of the hiring team's (the e2e tests check them all).
+    recorded = client.post(CONSENT_PATH, json=consent_body(secret))
+    for candidate_body in (resp.text, recorded.text):
+        assert not CANDIDATE_LEAKS.search(candidate_body), candidate_body
 
 
 async def test_without_a_notice_url_the_text_says_to_ask_the_hiring_team(
@@ -124,7 +131,7 @@ async def test_agreeing_is_stored_with_the_version_and_agreeing_again_changes_no
     again = client.post(CONSENT_PATH, json=consent_body(secret))
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert first.json() == again.json()
-    assert first.json()["decision"] == "agreed"
+    assert first.json()["agreed"] is True
     stored = store.consents[new.id]
     assert stored.decision is ConsentDecision.agreed and stored.text_version == CONSENT_VERSION
     assert consent_audits(store) == ["consent_given"]
@@ -132,7 +139,7 @@ async def test_agreeing_is_stored_with_the_version_and_agreeing_again_changes_no
     assert given.detail == {"text_version": CONSENT_VERSION, "retention_days": 90}
     # The page reloaded: it is told the candidate already agreed.
     session = client.post("/api/join/session", json={"secret": secret}).json()
-    assert session["decision"] == "agreed"
+    assert session["agreed"] is True
 
 
 async def test_declining_after_agreeing_is_refused_and_the_agreement_stands(
@@ -142,7 +149,7 @@ async def test_declining_after_agreeing_is_refused_and_the_agreement_stands(
     assert client.post(CONSENT_PATH, json=consent_body(secret)).status_code == 200
     late = client.post(CONSENT_PATH, json=consent_body(secret, "decline"))
     error = assert_error(late, 409, "consent_already_decided")
-    assert error["error"]["details"] == {"decision": "agreed"}
+    assert error["error"]["details"] == {"agreed": True}
     assert store.consents[new.id].decision is ConsentDecision.agreed
     assert consent_audits(store) == ["consent_given"]
     assert store.interviews[new.id].status is InterviewStatus.waiting
@@ -154,7 +161,7 @@ async def test_declining_cancels_the_interview_once_and_every_later_call_says_so
     new, secret = await add_interview(store)
     declined = client.post(CONSENT_PATH, json=consent_body(secret, "decline"))
     assert declined.status_code == 200, declined.text
-    assert declined.json()["decision"] == "declined"
+    assert declined.json()["agreed"] is False
     interview = store.interviews[new.id]
     assert interview.status is InterviewStatus.cancelled
     assert interview.summary == DECLINED_SUMMARY

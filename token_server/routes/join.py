@@ -65,7 +65,7 @@ async def candidate_session(
     return CandidateWelcome(
         interview=_session(interview),
         consent=_terms(services),
-        decision="agreed" if consent is not None else None,
+        agreed=consent is not None,
     )
 
 
@@ -118,10 +118,10 @@ async def record_consent(
             409,
             "consent_already_decided",
             "a different decision was already recorded for this interview",
-            details={"decision": stored.decision.value},
+            details={"agreed": stored.decision is ConsentDecision.agreed},
         )
     return ConsentRecord(
-        decision=stored.decision.value,
+        agreed=stored.decision is ConsentDecision.agreed,
         text_version=stored.text_version,
         decided_at=stored.decided_at,
     )

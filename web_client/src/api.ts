@@ -100,11 +100,11 @@ export interface ConsentTerms {
 export interface CandidateWelcome {
   interview: CandidateJoin["interview"];
   consent: ConsentTerms;
-  decision: "agreed" | null;
+  agreed: boolean;
 }
 
 export interface ConsentRecord {
-  decision: "agreed" | "declined";
+  agreed: boolean;
   text_version: string;
   decided_at: string;
 }

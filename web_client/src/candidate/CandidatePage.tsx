@@ -70,7 +70,7 @@ export function CandidatePage() {
     }
     try {
       const welcome = await api.session(secret);
-      consentStored.current = welcome.decision === "agreed";
+      consentStored.current = welcome.agreed;
       setAgreed(consentStored.current);
       setPhase({ kind: "prejoin", welcome });
     } catch (err) {
@@ -174,7 +174,7 @@ export function CandidatePage() {
           <ConsentStep
             terms={phase.welcome.consent}
             agreed={agreed}
-            already={phase.welcome.decision === "agreed"}
+            already={phase.welcome.agreed}
             onChange={setAgreed}
           />
           {micTrack && !textOnly && <MicCheck track={micTrack} />}
@@ -205,7 +205,7 @@ export function CandidatePage() {
             >
               {phase.kind === "joining" ? "Joining…" : `I’m ${phase.welcome.interview.candidate_name} — join`}
             </button>
-            {phase.welcome.decision !== "agreed" && (
+            {!phase.welcome.agreed && (
               <button
                 type="button"
                 className="secondary"

@@ -35,7 +35,7 @@ export function ConsentStep({
           data-testid="consent-agree"
         />
         <span>
-          I agree: an AI interviews me, and the transcript and scores are kept and shared as described above.
+          I agree: an AI interviews me, and the transcript and the report are kept and shared as described above.
         </span>
       </label>
       {already && <p className="hint">You have already agreed; you can join again.</p>}
