@@ -1,10 +1,12 @@
 """Every candidate of one benchmark run, in one asyncio process (bench_interviews.py starts it).
 
 For each interview: create it through the token server (`POST /api/interviews`), then at its
-join time trade the invite secret for a room token (`POST /api/join`, the path that dispatches
-the interviewer), join the LiveKit room with a microphone track, and hold a spoken interview:
-wait for the greeting, answer each question with a recorded answer once the interviewer has
-finished speaking, and stay until the interviewer ends the interview and deletes the room.
+join time agree to the consent text and trade the invite secret for a room token
+(`POST /api/join/consent`, then `POST /api/join`, the path that dispatches the interviewer, as
+the page does: the greeting latency includes both), join the LiveKit room with a microphone
+track, and hold a spoken interview: wait for the greeting, answer each question with a
+recorded answer once the interviewer has finished speaking, and stay until the interviewer ends
+the interview and deletes the room.
 
 Kept cheap so that many fit beside the worker: the answers are synthesised once (espeak-ng) and
 cached under `.local/bench/answers/`, and cut into ready-made 50 ms frames shared by every
@@ -41,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.interview_figures import StallMeter
 from devstack.tools import REPO_ROOT
+from tests.fixtures.token_server import agree_and_join
 
 log = logging.getLogger("bench.candidates")
 
@@ -325,7 +328,7 @@ async def one_interview(
     try:
         record.join_at = time.monotonic()
         candidate.arm(record.join_at)
-        resp = await http.post("/api/join", json={"secret": secret})
+        resp = await agree_and_join(http, secret)
         resp.raise_for_status()
         grant = resp.json()
         await candidate.join(grant["livekit_url"], grant["token"])

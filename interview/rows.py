@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from interview.consent import Consent
 from interview.contract import InterviewPlan
 from interview.planning import InterviewDocuments, StoredPlan
 from interview.review import NewReviewEvent, ReviewEvent
@@ -439,3 +440,21 @@ def plan_from_row(row: Row) -> StoredPlan:
 
 def documents_row(interview_id: UUID, documents: InterviewDocuments) -> Row:
     return {"interview_id": str(interview_id), **documents.model_dump(mode="json")}
+
+
+# ---- the candidate's consent ---------------------------------------------------------------
+
+CONSENT_COLUMNS = "interview_id,decision,text_version,decided_at"
+
+
+def consent_row(consent: Consent) -> Row:
+    return {
+        "interview_id": str(consent.interview_id),
+        "decision": consent.decision.value,
+        "text_version": consent.text_version,
+        "decided_at": consent.decided_at.isoformat(),
+    }
+
+
+def consent_from_row(row: Row) -> Consent:
+    return Consent.model_validate(row)

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interview.consent import Consent
 from interview.contract import InterviewPlan, InterviewType, Level
 from interview.planning import InterviewDocuments, StoredPlan
 from interview.review import Decision, NewReviewEvent, ReviewEvent
@@ -40,6 +41,7 @@ class Table(StrEnum):
     steers = "steers"
     question_plans = "question_plans"
     interview_documents = "interview_documents"
+    consents = "consents"
 
 
 # A view (not a table): interviews with their decision and recommendation, for the list.
@@ -52,7 +54,8 @@ class InterviewStatus(StrEnum):
     completed = "completed"
     abandoned = "abandoned"  # the candidate left and did not come back
     failed = "failed"  # the interview could not run (bad metadata, model unreachable)
-    cancelled = "cancelled"  # an interviewer called it off before it ended
+    # An interviewer called it off before it ended, or the candidate declined the consent.
+    cancelled = "cancelled"
 
     @property
     def ended(self) -> bool:
@@ -402,6 +405,16 @@ class Store(Protocol):
     ) -> bool:
         """Write the result and release the lease, if the claim is still `owner`'s (False
         otherwise: another runner took it over and its result stands)."""
+        ...
+
+    # ---- the candidate's consent (confirmed: joining depends on it) ----------------------
+    async def get_consent(self, interview_id: UUID) -> Consent | None:
+        """The interview's consent decision; None when the candidate has not decided."""
+        ...
+
+    async def record_consent(self, consent: Consent) -> tuple[Consent, bool]:
+        """Store the decision unless one is there; the stored decision and whether this call
+        stored it (False: an earlier decision stands, returned as it is)."""
         ...
 
     # ---- queued writes: return at once, delivered durably and idempotently ---------------

@@ -33,6 +33,7 @@ from postgrest.types import ReturnMethod
 
 from interview import rows
 from interview.cache import StaleCache
+from interview.consent import Consent
 from interview.contract import InterviewType, Level
 from interview.outbox import Outbox
 from interview.planning import InterviewDocuments, StoredPlan
@@ -761,6 +762,39 @@ class SupabaseStore:
             if stored.event_id == event.event_id:
                 return stored
         raise StoreUnavailable("add_review_event: the event vanished after a conflict")
+
+    # ---- the candidate's consent ----------------------------------------------------------
+
+    async def get_consent(self, interview_id: UUID) -> Consent | None:
+        found = await self._read(
+            "get_consent",
+            lambda c: (
+                c.table(Table.consents)
+                .select(rows.CONSENT_COLUMNS)
+                .eq("interview_id", str(interview_id))
+                .limit(1)
+                .execute()
+            ),
+        )
+        return rows.consent_from_row(found[0]) if found else None
+
+    async def record_consent(self, consent: Consent) -> tuple[Consent, bool]:
+        """Insert the decision unless the interview has one; confirmed, not queued: the join
+        that follows reads it."""
+        created = await self._insert_once(
+            "record_consent",
+            Table.consents,
+            rows.consent_row(consent),
+            "interview_id",
+            "a consent decision",
+            consent.interview_id,
+        )
+        if created:
+            return rows.consent_from_row(created[0]), True
+        stored = await self.get_consent(consent.interview_id)
+        if stored is None:
+            raise StoreUnavailable("record_consent: the decision vanished after a conflict")
+        return stored, False
 
 
 def _audit_parked(op: Op, failure: Failure) -> Op | None:

@@ -14,8 +14,11 @@ The task looks at the room about twice a second:
   longer (exponential backoff with jitter);
 - nothing on its way: dispatch.
 
-It stops when the agent is present, the candidate has left the room, the interview has ended,
-or the arrival bound is reached (`unavailable`: the candidate's page offers a retry). Several
+Nothing is dispatched for an interview whose candidate has not agreed to the consent text: the
+join routes refuse first, and the task itself reads the stored decision before it dispatches
+(a participant webhook also starts it). It stops when the agent is present, the candidate has
+left the room, the interview has ended, there is no agreed consent, or the arrival bound is
+reached (`unavailable`: the candidate's page offers a retry). Several
 token-server replicas may each run such a task for one interview; a second agent that finds one
 already in the room leaves before it speaks (the agent's side).
 """
@@ -33,6 +36,7 @@ from uuid import UUID
 
 from livekit import api
 
+from interview.consent import ConsentDecision
 from interview.store import Interview, InterviewStatus, StoreUnavailable
 from token_server import tokens
 from token_server.agents import LIVEKIT_ERRORS, dispatch_agent, ensure_room, has_agent
@@ -214,6 +218,15 @@ async def _current(services: Services, interview: Interview) -> Interview | None
     return current if current is not None and not current.status.ended else None
 
 
+async def _consented(services: Services, interview: Interview) -> bool | None:
+    """Whether the candidate agreed to the consent text; None when the store did not answer."""
+    try:
+        consent = await services.store.get_consent(interview.id)
+    except StoreUnavailable:
+        return None
+    return consent is not None and consent.decision is ConsentDecision.agreed
+
+
 async def _run(services: Services, arrival: Arrival, interview: Interview) -> None:
     settings = services.settings
     store = services.store
@@ -228,6 +241,7 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
     # left because the room was deleted at its end, which must not bring it back.
     candidate_driven = arrival.reason != "agent_left"
     room_made = not candidate_driven
+    consented: bool | None = None
     log.info("ensuring an interviewer", extra=extra)
     try:
         while True:
@@ -235,6 +249,18 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
             if current is None:
                 log.info("interview ended; no interviewer needed", extra=extra)
                 return
+            if not consented:
+                consented = await _consented(services, interview)
+                if consented is False:
+                    arrival.state = "unavailable"
+                    store.audit(
+                        "agent_not_dispatched",
+                        interview_id=interview.id,
+                        detail={"reason": "no_consent", "trigger": arrival.reason},
+                        key=f"no_consent:{interview.id}:{arrival.reason}",
+                    )
+                    log.warning("no agreed consent; no interviewer dispatched", extra=extra)
+                    return
             try:
                 if not room_made:
                     # The room closes when it stays empty: the candidate may come days later.
@@ -282,7 +308,8 @@ async def _run(services: Services, arrival: Arrival, interview: Interview) -> No
                     arrival.looked.set()
                     log.info("candidate left before the interviewer arrived", extra=extra)
                     return
-                if decision.action == "dispatch" and loop.time() < deadline:
+                # consented is None: the store did not answer; look again before dispatching.
+                if decision.action == "dispatch" and consented and loop.time() < deadline:
                     await _dispatch(services, arrival, interview, decision.drop, extra)
                     grace = grace_for(arrival.attempts, settings.agent_dispatch_grace_s)
             arrival.looked.set()

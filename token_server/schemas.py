@@ -185,6 +185,45 @@ class CandidateSession(_Out):
     language: str
 
 
+class ConsentTerms(_Out):
+    """The consent text the page shows before joining, exactly as the decision stores it."""
+
+    version: str = Field(description="The text's version; the decision is stored with it")
+    text: list[str] = Field(description="The paragraphs to show, in order")
+    retention_days: int = Field(description="Days the transcript and scores are kept")
+    privacy_notice_url: str | None = Field(
+        description="The organisation's privacy notice; null: the text says to ask the team"
+    )
+
+
+class CandidateWelcome(_Out):
+    """What the page reads before joining: the interview, the consent text and the decision
+    already made (null: none yet). Reading it dispatches nobody."""
+
+    interview: CandidateSession
+    consent: ConsentTerms
+    # Not named "decision": the candidate's pages never carry the hiring team's words.
+    agreed: bool = Field(
+        description="The candidate already agreed (a reload); a declined invite is 410"
+    )
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: InviteSecret
+    decision: Literal["agree", "decline"]
+    text_version: str = Field(
+        min_length=1, max_length=64, description="The version of the text the page showed"
+    )
+
+
+class ConsentRecord(_Out):
+    agreed: bool = Field(description="The decision stored: true agreed, false declined")
+    text_version: str
+    decided_at: datetime
+
+
 class JoinGrant(_Out):
     token: str
     livekit_url: str

@@ -63,6 +63,11 @@ class Settings(EvaluatorSettings):
     # Steers (notes, next, pause, ...) sent to a live interview's interviewer, per key.
     steer_rate_per_minute: float = Field(default=20, gt=0)
     steer_rate_burst: int = Field(default=5, ge=1)
+    # What the candidate's consent text promises (token_server.consent). RETENTION_DAYS is one
+    # value for every organisation for now, until organisations set their own retention.
+    retention_days: int = Field(default=180, ge=1, le=3650)
+    # The organisation's privacy notice; empty: no link, the text says to ask the hiring team.
+    privacy_notice_url: str = Field(default="", max_length=2000)
     # Largest request body accepted (webhooks included).
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
 
@@ -92,6 +97,14 @@ class Settings(EvaluatorSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("privacy_notice_url")
+    @classmethod
+    def _notice_is_a_web_address(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("PRIVACY_NOTICE_URL must be an http(s) address or empty")
         return value
 
     @model_validator(mode="after")

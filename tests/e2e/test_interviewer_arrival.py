@@ -23,6 +23,7 @@ from tests.fixtures.web import (
     DESKTOP,
     SCORE,
     Recorder,
+    agree_to_consent,
     chromium,
     create_interview,
     screenshot,
@@ -49,6 +50,7 @@ def agent_name() -> str:
 async def join_as_candidate(page: Page, invite_url: str) -> None:
     await page.goto(invite_url)
     await expect(page.get_by_label("Microphone", exact=True)).to_be_enabled()
+    await agree_to_consent(page)
     await page.get_by_role("button", name=re.compile("join")).click()
 
 

@@ -31,6 +31,7 @@ from tests.fixtures.web import (
     SCORE,
     PdfFacts,
     Recorder,
+    agree_to_consent,
     chromium,
     create_interview,
     screenshot,
@@ -109,6 +110,7 @@ async def test_report_review_and_dashboard_on_one_finished_interview(
         recorder = await Recorder.attach(candidate)
         await candidate.goto(created["invite"]["url"])
         await candidate.get_by_role("button", name="Continue with text chat").click()
+        await agree_to_consent(candidate)
         await candidate.get_by_role("button", name=re.compile("join")).click()
         for nth, text in enumerate(ANSWERS, start=1):
             await _answer(candidate, text, nth)

@@ -20,17 +20,20 @@ from playwright.async_api import expect
 from interview.store import InterviewStatus
 from interview.supabase_store import SupabaseStore
 from tests.fixtures.agent import Worker, WorkerStarter
-from tests.fixtures.token_server import TokenServer
+from tests.fixtures.token_server import TokenServer, agree_and_join
 from tests.fixtures.web import (
     DESKTOP,
     SCORE,
     Recorder,
+    agree_to_consent,
     chromium,
     create_interview,
     screenshot,
     sign_in,
 )
 from tests.fixtures.web import transcript_lines as lines
+from token_server.consent import CONSENT_VERSION
+from token_server.routes.join import DECLINED_SUMMARY
 
 pytestmark = pytest.mark.e2e
 
@@ -99,9 +102,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
         link = interviewer.get_by_label("Candidate link")
         await expect(link).to_have_value(re.compile(r"/join#[A-Za-z0-9_-]{20,}$"))
         async with httpx.AsyncClient(base_url=token_server.url) as c:
-            joined = await c.post(
-                "/api/join", json={"secret": (await link.input_value()).split("#", 1)[1]}
-            )
+            joined = await agree_and_join(c, (await link.input_value()).split("#", 1)[1])
         assert joined.json()["interview"]["candidate_name"] == "Grace Form"
         assert joined.json()["interview"]["question_count"] == 4
         waiting = interviewer.get_by_test_id("group-waiting")
@@ -129,6 +130,7 @@ async def test_a_spoken_interview_with_an_observer_and_no_scores_for_the_candida
             timeout=30_000,
         )
         await screenshot(candidate, "candidate-check", tmp_path)
+        await agree_to_consent(candidate)
         await candidate.get_by_role("button", name=re.compile("join")).click()
 
         # ---- the interviewer speaks; both sides reach the transcript
@@ -214,12 +216,12 @@ async def test_invite_problems_show_their_messages(
         await page.goto(f"{token_server.url}/join")
         await expect(problem).to_have_attribute("data-code", "missing_secret")
 
-        await page.route("**/api/join", lambda route: route.abort("connectionrefused"))
+        await page.route("**/api/join/session", lambda route: route.abort("connectionrefused"))
         await page.goto(ended["invite"]["url"])
         await page.reload()
         await expect(problem).to_have_attribute("data-code", "unreachable")
         await expect(problem).to_contain_text("be reached")
-        await page.unroute("**/api/join")
+        await page.unroute("**/api/join/session")
         await page.get_by_role("button", name="Try again").click()
         await expect(problem).to_have_attribute("data-code", "interview_ended")
 
@@ -239,6 +241,7 @@ async def test_microphone_denied_then_a_text_interview(
         await screenshot(page, "candidate-mic-denied", tmp_path)
 
         await page.get_by_role("button", name="Continue with text chat").click()
+        await agree_to_consent(page)
         await join.click()
         await expect(lines(page, "interviewer").first).to_be_visible(timeout=WAIT)
         await expect(page.get_by_test_id("mute")).to_have_count(0)
@@ -252,3 +255,57 @@ async def test_microphone_denied_then_a_text_interview(
         await expect(end).to_contain_text("hiring team will review", timeout=WAIT)
         await expect(end).not_to_contain_text("feedback")
         await screenshot(page, "candidate-end-screening", tmp_path)
+
+
+async def test_the_candidate_reads_the_consent_and_declining_ends_it(
+    token_server: TokenServer, fake_mic_wav: Path, tmp_path: Path
+) -> None:
+    created = await create_interview(token_server, candidate_name="Dee Clines")
+    async with chromium(fake_mic_wav) as browser:
+        context = await browser.new_context(viewport=DESKTOP)
+        page = await context.new_page()
+        recorder = await Recorder.attach(page)
+        await page.goto(created["invite"]["url"])
+
+        consent = page.get_by_test_id("consent")
+        await expect(consent).to_have_attribute("data-version", CONSENT_VERSION)
+        for words in ("AI interviewer", "transcript", "scored", "hiring team", "180 days"):
+            await expect(consent).to_contain_text(words)
+        # No PRIVACY_NOTICE_URL in the test server: no link, ask the hiring team instead.
+        await expect(consent).to_contain_text("Ask the hiring team")
+        await expect(page.get_by_test_id("privacy-notice")).to_have_count(0)
+
+        await expect(page.get_by_label("Microphone", exact=True)).to_be_enabled()
+        join = page.get_by_role("button", name=re.compile("join"))
+        agree = page.get_by_role("checkbox", name=re.compile(r"^I agree"))
+        await expect(agree).not_to_be_checked()
+        await expect(join).to_be_disabled()
+        await screenshot(page, "candidate-consent", tmp_path)
+        # A real checkbox: the keyboard ticks and unticks it, and the join button follows.
+        await agree.focus()
+        await page.keyboard.press("Space")
+        await expect(agree).to_be_checked()
+        await expect(join).to_be_enabled()
+        await page.keyboard.press("Space")
+        await expect(join).to_be_disabled()
+        # Opening the page and reading the text joined nothing and sent for no interviewer.
+        await recorder.everything()
+        assert "/api/join/session" in recorder.api_bodies
+        assert "/api/join" not in recorder.api_bodies
+        assert "/api/join/interviewer" not in recorder.api_bodies
+
+        await page.get_by_role("button", name="I do not agree").click()
+        declined = page.get_by_test_id("declined")
+        await expect(declined).to_contain_text("will not take place")
+        await expect(declined).to_contain_text("hiring team has been told")
+        await screenshot(page, "candidate-declined", tmp_path)
+        await page.reload()  # the invite stays declined
+        await expect(declined).to_be_visible()
+        await recorder.everything()
+        assert "/api/join" not in recorder.api_bodies
+
+        staff = await (await browser.new_context(viewport=DESKTOP)).new_page()
+        await sign_in(staff, token_server)
+        card = staff.get_by_test_id(f"card-{created['interview']['id']}")
+        await expect(card).to_contain_text("cancelled")
+        await expect(card.get_by_test_id("card-summary")).to_have_text(DECLINED_SUMMARY)

@@ -25,7 +25,7 @@ from tests.fixtures.agent import (
     eventually,
     interview_closed,
 )
-from tests.fixtures.token_server import TokenServer
+from tests.fixtures.token_server import TokenServer, agree_and_join
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ async def test_a_new_agent_resumes_an_interview_whose_worker_died(
                 await http.post("/api/interviews", json=PLAN, headers=token_server.auth_headers)
             ).json()
             secret = created["invite"]["secret"]
-            joined = (await http.post("/api/join", json={"secret": secret})).json()
+            joined = (await agree_and_join(http, secret)).json()
         interview_id = created["interview"]["id"]
 
         async def running() -> list[int]:
@@ -149,7 +149,7 @@ async def test_an_invite_opened_after_the_agent_gave_up_waiting_gets_an_intervie
         ).json()
         interview_id = created["interview"]["id"]
         # The candidate opens the invite (which brings the interviewer) and does not come in.
-        first = await http.post("/api/join", json={"secret": created["invite"]["secret"]})
+        first = await agree_and_join(http, created["invite"]["secret"])
         assert first.status_code == 200, first.text
 
         async def gave_up() -> bool:
@@ -161,7 +161,7 @@ async def test_an_invite_opened_after_the_agent_gave_up_waiting_gets_an_intervie
         # running out), not a wait for some state.
         await asyncio.sleep(6)
         still = await store.get_interview(interview_id)  # type: ignore[arg-type]
-        joined = (await http.post("/api/join", json={"secret": created["invite"]["secret"]})).json()
+        joined = (await agree_and_join(http, created["invite"]["secret"])).json()
 
     candidate = Candidate(joined["livekit_url"], joined["token"])
     candidates.append(candidate)

@@ -23,7 +23,7 @@ from livekit import api, rtc
 
 from devstack import LiveKitServer
 from tests.fixtures.agent import Worker, WorkerStarter, eventually
-from tests.fixtures.token_server import TokenServer, TokenServerStarter
+from tests.fixtures.token_server import TokenServer, TokenServerStarter, agree_and_join
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ async def create(http: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def join(http: httpx.AsyncClient, secret: str) -> dict[str, Any]:
-    resp = await http.post("/api/join", json={"secret": secret}, headers={"Authorization": ""})
+    resp = await agree_and_join(http, secret, headers={"Authorization": ""})
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     return body

@@ -31,7 +31,7 @@ from pydantic import SecretStr
 from devstack import LiveKitServer, SupabaseStack
 from devstack.proc import free_port
 from interview.steering import STEER_TOPIC, decode_packet
-from tests.fixtures.token_server import TokenServer, TokenServerStarter
+from tests.fixtures.token_server import TokenServer, TokenServerStarter, agree_and_join
 from tests.integration.test_token_server_livekit import PLAN, audit_kinds, eventually, rows
 from token_server.auth import key_id
 
@@ -106,9 +106,7 @@ async def new_interview(http: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def candidate(http: httpx.AsyncClient, created: dict[str, Any]) -> Recorder:
-    resp = await http.post(
-        "/api/join", json={"secret": created["invite"]["secret"]}, headers={"Authorization": ""}
-    )
+    resp = await agree_and_join(http, created["invite"]["secret"], headers={"Authorization": ""})
     assert resp.status_code == 200, resp.text
     grant = resp.json()
     return await Recorder().connect(grant["livekit_url"], grant["token"])

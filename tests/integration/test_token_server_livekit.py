@@ -27,7 +27,12 @@ from devstack import LiveKitServer, SupabaseStack
 from devstack.proc import free_port
 from interview.contract import InterviewMetadata, decode_metadata
 from tests.fixtures.agent import Worker, WorkerStarter
-from tests.fixtures.token_server import TokenServer, token_server_settings
+from tests.fixtures.token_server import (
+    TokenServer,
+    agree,
+    agree_and_join,
+    token_server_settings,
+)
 from token_server import tokens
 from token_server.app import create_app
 
@@ -113,7 +118,7 @@ async def create(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
 
 async def join(http: httpx.AsyncClient, secret: str) -> httpx.Response:
     # No interviewer key: the candidate only has the secret.
-    return await http.post("/api/join", json={"secret": secret}, headers={"Authorization": ""})
+    return await agree_and_join(http, secret, headers={"Authorization": ""})  # type: ignore[no-any-return]
 
 
 async def rows(supabase: SupabaseStack, table: str, **filters: str) -> list[dict[str, Any]]:
@@ -179,6 +184,8 @@ async def test_creation_makes_the_room_and_the_candidate_arriving_brings_the_age
         return [d for d in dispatches if d.agent_name == token_server.settings.agent_name]
 
     assert await ours() == []
+    # The candidate agreed on the page (the join call is not made: the webhook brings the agent).
+    await agree(http, created["invite"]["secret"], headers={"Authorization": ""})
 
     settings = token_server.settings
     candidate_token = tokens.candidate_token(

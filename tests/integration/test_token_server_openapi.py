@@ -53,6 +53,8 @@ def test_no_generated_request_makes_the_server_fail(token_server: TokenServer) -
         "POST /api/interviews/{interview_id}/observer-token",
         "POST /api/join",
         "POST /api/join/interviewer",
+        "POST /api/join/session",
+        "POST /api/join/consent",
         "POST /webhooks/livekit",
     } <= {op.label for op in operations}
 

@@ -24,7 +24,7 @@ from pydantic import SecretStr, ValidationError
 from devstack.proc import free_port
 from interview.contract import InterviewPlan
 from interview.store import InterviewStatus, NewInterview
-from tests.fixtures.token_server import MemoryStore
+from tests.fixtures.token_server import MemoryStore, agree_and_join
 from token_server import tokens
 from token_server.app import create_app
 from token_server.settings import Settings
@@ -265,7 +265,7 @@ async def test_the_invite_secret_buys_a_short_candidate_token(
 ) -> None:
     new, secret = await add_interview(store)
 
-    resp = client.post("/api/join", json={"secret": secret})
+    resp = agree_and_join(client, secret)
 
     assert resp.status_code == 200, resp.text
     assert resp.headers["cache-control"] == "no-store"

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from livekit import api
 
 from interview.store import InterviewStatus
-from tests.fixtures.token_server import MemoryStore
+from tests.fixtures.token_server import MemoryStore, agree_and_join
 from tests.unit.test_token_server_api import (
     AUTH,
     add_interview,
@@ -170,7 +170,7 @@ async def test_the_join_says_the_interviewer_is_connecting(
     client: TestClient, store: MemoryStore
 ) -> None:
     new, secret = await add_interview(store)
-    body = client.post("/api/join", json={"secret": secret}).json()
+    body = agree_and_join(client, secret).json()
     assert body["interviewer"] == {"state": "connecting", "attempts": 0}
     arrival = services(client).arrivals.get(new.id)
     assert arrival is not None and arrival.reason == "candidate_join"
@@ -180,7 +180,7 @@ async def test_past_the_bound_it_is_unavailable_and_only_a_retry_starts_again(
     client: TestClient, store: MemoryStore
 ) -> None:
     new, secret = await add_interview(store)
-    client.post("/api/join", json={"secret": secret})
+    agree_and_join(client, secret)
 
     assert poll_state(client, secret, "unavailable") == {"state": "unavailable", "attempts": 0}
     assert [a.kind for a in store.audits if a.kind == "agent_not_arrived"] == ["agent_not_arrived"]
@@ -276,7 +276,7 @@ async def test_the_app_cancels_its_arrival_tasks_at_shutdown(
 ) -> None:
     new, secret = await add_interview(store)
     with app_client(tmp_path, store, agent_arrival_timeout_s=600) as c:
-        c.post("/api/join", json={"secret": secret})
+        agree_and_join(c, secret)
         arrival = services(c).arrivals.get(new.id)
         assert arrival is not None and arrival.running
     assert arrival.task is not None and arrival.task.cancelled()

@@ -88,6 +88,27 @@ export interface InterviewerArrival {
   attempts: number;
 }
 
+/** The consent text the candidate agrees to before joining, as the server sends it. */
+export interface ConsentTerms {
+  version: string;
+  text: string[];
+  retention_days: number;
+  privacy_notice_url: string | null;
+}
+
+/** What the candidate page reads before joining (it sends for no interviewer). */
+export interface CandidateWelcome {
+  interview: CandidateJoin["interview"];
+  consent: ConsentTerms;
+  agreed: boolean;
+}
+
+export interface ConsentRecord {
+  agreed: boolean;
+  text_version: string;
+  decided_at: string;
+}
+
 export interface CandidateJoin {
   token: string;
   livekit_url: string;
@@ -198,6 +219,13 @@ export async function request<T>(
 
 export const api = {
   join: (secret: string) => request<CandidateJoin>("/api/join", { method: "POST", body: { secret } }),
+  session: (secret: string) =>
+    request<CandidateWelcome>("/api/join/session", { method: "POST", body: { secret } }),
+  consent: (secret: string, decision: "agree" | "decline", textVersion: string) =>
+    request<ConsentRecord>("/api/join/consent", {
+      method: "POST",
+      body: { secret, decision, text_version: textVersion },
+    }),
   feedback: (secret: string) =>
     request<CandidateFeedback>("/api/join/feedback", { method: "POST", body: { secret } }),
   interviewer: (secret: string, retry = false, signal?: AbortSignal) =>

@@ -1,7 +1,8 @@
 import type { LocalAudioTrack } from "livekit-client";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, api, type CandidateJoin } from "../api";
+import { ApiError, api, type CandidateJoin, type CandidateWelcome } from "../api";
 import { Notice } from "../common/ui";
+import { ConsentStep, DeclinedScreen } from "./ConsentStep";
 import { EndScreen } from "./EndScreen";
 import { InterviewRoom, type RoomOutcome } from "./InterviewRoom";
 import { MicCheck } from "./MicCheck";
@@ -10,8 +11,10 @@ import { MIC_MESSAGES, classifyMicError, openMicrophone, type MicProblem } from 
 type Phase =
   | { kind: "loading" }
   | { kind: "problem"; error: ApiError }
-  | { kind: "prejoin"; session: CandidateJoin }
-  | { kind: "joining"; session: CandidateJoin }
+  | { kind: "prejoin"; welcome: CandidateWelcome }
+  | { kind: "joining"; welcome: CandidateWelcome }
+  | { kind: "declining"; welcome: CandidateWelcome }
+  | { kind: "declined" }
   | { kind: "live"; session: CandidateJoin }
   | { kind: "lost"; session: CandidateJoin }
   | { kind: "ended"; session: CandidateJoin };
@@ -37,19 +40,27 @@ const INVITE_MESSAGES: Record<string, { title: string; body: string }> = {
     title: "This link is incomplete",
     body: "Open the full link from your invitation: it ends with a long code after “#”.",
   },
+  consent_version_mismatch: {
+    title: "The consent text has changed",
+    body: "The text you read has been updated since the page opened. Try again to read the new one.",
+  },
 };
 
 function inviteSecret(): string {
   return decodeURIComponent(window.location.hash.replace(/^#/, "")).trim();
 }
 
-/** The candidate's page (`/join#<secret>`): check the name and microphone, join, talk, end. */
+/** The candidate's page (`/join#<secret>`): read and agree to the consent text, check the name
+ * and microphone, join, talk, end. Opening the page sends for no interviewer: joining does. */
 export function CandidatePage() {
   const secret = useRef(inviteSecret()).current;
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
   const [micTrack, setMicTrack] = useState<LocalAudioTrack | null>(null);
   const [micProblem, setMicProblem] = useState<MicProblem | null>(null);
   const [textOnly, setTextOnly] = useState(false);
+  const [agreed, setAgreed] = useState(false);
+  // The agreement is stored once; a rejoin after a lost connection does not record it again.
+  const consentStored = useRef(false);
 
   const load = useCallback(async () => {
     setPhase({ kind: "loading" });
@@ -58,9 +69,12 @@ export function CandidatePage() {
       return;
     }
     try {
-      setPhase({ kind: "prejoin", session: await api.join(secret) });
+      const welcome = await api.session(secret);
+      consentStored.current = welcome.agreed;
+      setAgreed(consentStored.current);
+      setPhase({ kind: "prejoin", welcome });
     } catch (err) {
-      setPhase({ kind: "problem", error: err as ApiError });
+      setPhase(failed(err));
     }
   }, [secret]);
 
@@ -88,20 +102,37 @@ export function CandidatePage() {
 
   // Stop the microphone when the page is done with it.
   useEffect(() => {
-    if (phase.kind === "ended" || phase.kind === "problem") {
+    if (phase.kind === "ended" || phase.kind === "problem" || phase.kind === "declined") {
       micTrack?.stop();
     }
   }, [phase.kind, micTrack]);
 
   const join = useCallback(
-    async (session: CandidateJoin) => {
-      setPhase({ kind: "joining", session });
+    async (welcome?: CandidateWelcome) => {
+      if (welcome) setPhase({ kind: "joining", welcome });
       try {
+        if (welcome && !consentStored.current) {
+          await api.consent(secret, "agree", welcome.consent.version);
+          consentStored.current = true;
+        }
         // A fresh token: the candidate may have spent a while on the checks.
         const fresh = await api.join(secret);
         setPhase({ kind: "live", session: fresh });
       } catch (err) {
-        setPhase({ kind: "problem", error: err as ApiError });
+        setPhase(failed(err));
+      }
+    },
+    [secret],
+  );
+
+  const decline = useCallback(
+    async (welcome: CandidateWelcome) => {
+      setPhase({ kind: "declining", welcome });
+      try {
+        await api.consent(secret, "decline", welcome.consent.version);
+        setPhase({ kind: "declined" });
+      } catch (err) {
+        setPhase(failed(err));
       }
     },
     [secret],
@@ -126,18 +157,26 @@ export function CandidatePage() {
 
       {phase.kind === "problem" && <InviteProblem error={phase.error} retry={() => void load()} />}
 
-      {(phase.kind === "prejoin" || phase.kind === "joining") && (
+      {phase.kind === "declined" && <DeclinedScreen />}
+
+      {(phase.kind === "prejoin" || phase.kind === "joining" || phase.kind === "declining") && (
         <section className="card prejoin" aria-labelledby="prejoin-title">
-          <p className="eyebrow">{phase.session.interview.mode === "practice" ? "Practice interview" : "Interview"}</p>
+          <p className="eyebrow">{phase.welcome.interview.mode === "practice" ? "Practice interview" : "Interview"}</p>
           <h1 id="prejoin-title">
-            {phase.session.interview.role}
+            {phase.welcome.interview.role}
           </h1>
           <p>
-            You are joining as <strong data-testid="candidate-name">{phase.session.interview.candidate_name}</strong>.
-            The AI interviewer will ask {phase.session.interview.question_count}{" "}
-            {phase.session.interview.question_count === 1 ? "question" : "questions"} in about{" "}
-            {phase.session.interview.duration_minutes} minutes. Answer out loud; take your time.
+            You are joining as <strong data-testid="candidate-name">{phase.welcome.interview.candidate_name}</strong>.
+            The AI interviewer will ask {phase.welcome.interview.question_count}{" "}
+            {phase.welcome.interview.question_count === 1 ? "question" : "questions"} in about{" "}
+            {phase.welcome.interview.duration_minutes} minutes. Answer out loud; take your time.
           </p>
+          <ConsentStep
+            terms={phase.welcome.consent}
+            agreed={agreed}
+            already={phase.welcome.agreed}
+            onChange={setAgreed}
+          />
           {micTrack && !textOnly && <MicCheck track={micTrack} />}
           {micProblem && (
             <Notice tone="error" title={MIC_MESSAGES[micProblem].title} testId="mic-problem">
@@ -161,12 +200,23 @@ export function CandidatePage() {
             <button
               type="button"
               className="primary"
-              disabled={phase.kind === "joining" || (!micTrack && !textOnly)}
-              onClick={() => void join(phase.session)}
+              disabled={phase.kind !== "prejoin" || !agreed || (!micTrack && !textOnly)}
+              onClick={() => void join(phase.welcome)}
             >
-              {phase.kind === "joining" ? "Joining…" : `I’m ${phase.session.interview.candidate_name} — join`}
+              {phase.kind === "joining" ? "Joining…" : `I’m ${phase.welcome.interview.candidate_name} — join`}
             </button>
+            {!phase.welcome.agreed && (
+              <button
+                type="button"
+                className="secondary"
+                disabled={phase.kind !== "prejoin"}
+                onClick={() => void decline(phase.welcome)}
+              >
+                {phase.kind === "declining" ? "Telling the team…" : "I do not agree"}
+              </button>
+            )}
           </div>
+          {!agreed && <p className="hint">Tick “I agree” to join.</p>}
           <p className="hint">Headphones give the clearest sound. You can mute yourself or type at any time.</p>
         </section>
       )}
@@ -184,7 +234,7 @@ export function CandidatePage() {
         <section className="card" aria-labelledby="lost-title">
           <h1 id="lost-title">You were disconnected</h1>
           <p>Your interview is kept open for a short while. Rejoin to carry on where you left off.</p>
-          <button type="button" className="primary" onClick={() => void join(phase.session)}>
+          <button type="button" className="primary" onClick={() => void join()}>
             Rejoin
           </button>
         </section>
@@ -193,6 +243,12 @@ export function CandidatePage() {
       {phase.kind === "ended" && <EndScreen session={phase.session} secret={secret} />}
     </main>
   );
+}
+
+/** A declined invite ends on its own screen; other failures are problems. */
+function failed(err: unknown): Phase {
+  const error = err as ApiError;
+  return error.code === "consent_declined" ? { kind: "declined" } : { kind: "problem", error };
 }
 
 function InviteProblem({ error, retry }: { error: ApiError; retry: () => void }) {

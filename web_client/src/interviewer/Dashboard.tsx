@@ -229,6 +229,11 @@ function Group({ title, items, testId }: { title: string; items: ListedInterview
                 <time className="when" dateTime={i.created_at}>
                   {new Date(i.created_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}
                 </time>
+                {i.status === "cancelled" && i.summary && (
+                  <span className="card-summary" data-testid="card-summary">
+                    {i.summary}
+                  </span>
+                )}
                 {ENDED.has(i.status) && (
                   <span className="outcomes">
                     <span
