@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from devstack.proc import free_port
 from tests.fixtures.realtime import RealtimeProcess
-from tests.fixtures.token_server import TokenServer, TokenServerStarter
+from tests.fixtures.token_server import TokenServer, TokenServerStarter, agree_and_join
 from tests.fixtures.web import DESKTOP, chromium, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -202,7 +202,7 @@ async def test_create_with_a_job_description_a_resume_and_a_question_then_edit_t
     async with httpx.AsyncClient(base_url=planning.url, headers=planning.auth_headers) as c:
         stored = (await c.get(f"/api/interviews/{interview_id}/plan")).raise_for_status().json()
         secret = invite.split("#", 1)[1]
-        joined = (await c.post("/api/join", json={"secret": secret})).raise_for_status().json()
+        joined = (await agree_and_join(c, secret)).raise_for_status().json()
     assert [q["text"] for q in stored["questions"]] == expected
     own_q, moved, edited, added = stored["questions"]
     assert own_q["source"] == "custom"

@@ -33,7 +33,7 @@ from tests.fixtures.agent import (
     new_plan,
     rows,
 )
-from tests.fixtures.token_server import TokenServer, TokenServerStarter
+from tests.fixtures.token_server import TokenServer, TokenServerStarter, agree_and_join
 
 pytestmark = pytest.mark.integration
 
@@ -156,10 +156,8 @@ async def test_an_old_worker_declines_a_plan_interview_and_a_current_one_runs_it
         created = await http.post("/api/interviews", json=body)
         assert created.status_code == 201, created.text
         interview_id = uuid.UUID(created.json()["interview"]["id"])
-        join = await http.post(
-            "/api/join",
-            json={"secret": created.json()["invite"]["secret"]},
-            headers={"Authorization": ""},
+        join = await agree_and_join(
+            http, created.json()["invite"]["secret"], headers={"Authorization": ""}
         )
         assert join.status_code == 200, join.text
     candidate = Candidate(join.json()["livekit_url"], join.json()["token"])

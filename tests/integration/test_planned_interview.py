@@ -44,7 +44,7 @@ from supabase import create_async_client
 from tests.fixtures.agent import eventually
 from tests.fixtures.realtime import ServerFactory
 from tests.fixtures.store import new_interview
-from tests.fixtures.token_server import TokenServer, TokenServerStarter
+from tests.fixtures.token_server import TokenServer, TokenServerStarter, agree_and_join
 
 pytestmark = pytest.mark.integration
 
@@ -190,10 +190,8 @@ async def test_a_planned_interview_is_stored_read_back_and_dispatched_with_its_p
         assert "payments company" not in detail.text + read.text  # the résumé
 
         # The candidate arrives: the dispatch names the plan, in version 2 of the contract.
-        join = await http.post(
-            "/api/join",
-            json={"secret": created["invite"]["secret"]},
-            headers={"Authorization": ""},
+        join = await agree_and_join(
+            http, created["invite"]["secret"], headers={"Authorization": ""}
         )
         assert join.status_code == 200, join.text
         grant = join.json()
